@@ -1,0 +1,2 @@
+//! gnomon-alert-rules (work in progress).
+#![deny(missing_docs)]

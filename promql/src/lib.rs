@@ -1,0 +1,2 @@
+//! gnomon-promql (work in progress).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! gnomon-relabel (work in progress).
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! gnomon-scrape (work in progress).
+#![deny(missing_docs)]
