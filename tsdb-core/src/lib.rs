@@ -3,12 +3,15 @@
 //! Module map:
 //! - [`model`]: labels, samples, matchers, time ranges, the [`Appender`](model::Appender)
 //!   and [`Querier`](model::Querier) traits every other Gnomon crate works against;
+//! - [`index`]: the label index of a partition: label pair -> series ids, day -> series
+//!   ids, in a mutable [`MemIndex`](index::MemIndex) and memory-mapped files;
 //! - [`storage`]: the engine: [`Storage`](storage::Storage) over a data directory;
 //! - [`error`]: the crate's one [`Error`] type.
 
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod index;
 pub mod model;
 pub mod storage;
 
