@@ -3,6 +3,7 @@
 //! Module map:
 //! - [`model`]: labels, samples, matchers, time ranges, the [`Appender`](model::Appender)
 //!   and [`Querier`](model::Querier) traits every other Gnomon crate works against;
+//! - [`encoding`]: compression codecs of sample blocks (timestamps and values);
 //! - [`index`]: the label index of a partition: label pair -> series ids, day -> series
 //!   ids, in a mutable [`MemIndex`](index::MemIndex) and memory-mapped files;
 //! - [`storage`]: the engine: [`Storage`](storage::Storage) over a data directory;
@@ -13,6 +14,7 @@
 
 #![deny(missing_docs)]
 
+pub mod encoding;
 pub mod error;
 pub mod fs;
 pub mod index;
