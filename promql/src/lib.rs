@@ -1,2 +1,5 @@
 //! gnomon-promql (work in progress).
 #![deny(missing_docs)]
+
+#[cfg(feature = "http")]
+pub mod http;

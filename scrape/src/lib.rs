@@ -1,2 +1,6 @@
 //! gnomon-scrape (work in progress).
 #![deny(missing_docs)]
+
+#[cfg(feature = "http")]
+pub mod http;
+pub mod push;
