@@ -109,3 +109,6 @@ pub fn export_router(querier: Arc<dyn Querier>) -> Router {
         .route("/api/v1/export", get(export::handle).post(export::handle))
         .with_state(querier)
 }
+
+#[cfg(test)]
+mod tests;
