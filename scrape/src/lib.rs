@@ -1,6 +1,32 @@
-//! gnomon-scrape (work in progress).
+//! Prometheus scraping and push ingestion for Gnomon: exposition-format parsers, scrape
+//! configs, service discovery, scrape loops, push protocols and remote write.
+//!
+//! Module map:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
+//! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
+//! | [`textparse`] | Prometheus text 0.0.4 and OpenMetrics 1.0 parsers (zero-copy, line/column errors) |
+//!
+//! ```
+//! use gnomon_scrape::textparse::{Entry, Parser, format_from_content_type};
+//!
+//! let format = format_from_content_type("application/openmetrics-text; version=1.0.0");
+//! let body = b"# TYPE c counter\nc_total 3 # {trace_id=\"a\"} 1\nc_created 1700000000\n# EOF\n";
+//! let samples: Vec<_> = Parser::new(body, format)
+//!     .filter_map(|e| match e.expect("valid") {
+//!         Entry::Sample(s) => Some(s),
+//!         _ => None,
+//!     })
+//!     .collect();
+//! assert_eq!(samples.len(), 1);
+//! assert_eq!(samples[0].start_timestamp_ms, Some(1_700_000_000_000));
+//! assert_eq!(samples[0].exemplars[0].labels.get("trace_id"), Some("a"));
+//! ```
 #![deny(missing_docs)]
 
 #[cfg(feature = "http")]
 pub mod http;
 pub mod push;
+pub mod textparse;

@@ -1,0 +1,150 @@
+//! The series catalog: the label sets of series ids, persisted at every flush so that the
+//! write-ahead log can be truncated.
+//!
+//! `series/<16 hex digits>.series` files, each written atomically, read in name order:
+//!
+//! ```text
+//! ┌───────────────┬──────────────────────────────────────────┬───────────┐
+//! │ "GNMSER01"    │ records: uvarint id, uvarint len, labels │ crc32 u32 │
+//! └───────────────┴──────────────────────────────────────────┴───────────┘
+//! ```
+//!
+//! `labels` is the canonical label encoding; the crc32 (little endian) covers everything
+//! before it. A damaged file keeps the records that decode before the damage.
+
+use std::path::{Path, PathBuf};
+
+use super::registry::Registry;
+use crate::error::{Error, Result};
+use crate::fs;
+use crate::model::{put_uvarint, take_uvarint};
+
+const MAGIC: &[u8; 8] = b"GNMSER01";
+/// Above this many catalog files, open rewrites them as one.
+const MAX_FILES: usize = 64;
+
+/// Reads and appends catalog files.
+pub(crate) struct Catalog {
+    dir: PathBuf,
+    /// Ids below this are in catalog files.
+    persisted_below: u32,
+    next_file: u64,
+}
+
+impl Catalog {
+    /// Loads every catalog file of `dir` into `registry`.
+    pub fn open(dir: &Path, registry: &Registry) -> Result<Catalog> {
+        fs::create_dir_all_synced(dir)?;
+        let mut files = list(dir)?;
+        files.sort();
+        let mut c = Catalog {
+            dir: dir.to_path_buf(),
+            persisted_below: 0,
+            next_file: 0,
+        };
+        for (n, path) in &files {
+            c.next_file = c.next_file.max(n + 1);
+            let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+            load_file(path, &bytes, registry);
+        }
+        c.persisted_below = registry.next_id();
+        if files.len() > MAX_FILES {
+            c.write_file(registry, 0, c.persisted_below)?;
+            for (_, p) in &files {
+                std::fs::remove_file(p).map_err(|e| Error::io("remove", p, e))?;
+            }
+            fs::sync_dir(dir)?;
+        }
+        Ok(c)
+    }
+
+    /// Persists the labels of ids in `[persisted_below, up_to)`.
+    pub fn persist(&mut self, registry: &Registry, up_to: u32) -> Result<()> {
+        if up_to > self.persisted_below {
+            self.write_file(registry, self.persisted_below, up_to)?;
+            self.persisted_below = up_to;
+        }
+        Ok(())
+    }
+
+    fn write_file(&mut self, registry: &Registry, from: u32, to: u32) -> Result<()> {
+        let mut buf = MAGIC.to_vec();
+        registry.with_encoded(from..to, |id, enc| {
+            put_uvarint(&mut buf, u64::from(id));
+            put_uvarint(&mut buf, enc.len() as u64);
+            buf.extend_from_slice(enc);
+        });
+        let crc = crc32fast::hash(&buf);
+        buf.extend_from_slice(&crc.to_le_bytes());
+        let path = self.dir.join(format!("{:016x}.series", self.next_file));
+        self.next_file += 1;
+        fs::write_file_atomic(&path, &buf)
+    }
+
+    /// Paths of the catalog files (for snapshots).
+    pub fn files(&self) -> Result<Vec<PathBuf>> {
+        Ok(list(&self.dir)?.into_iter().map(|(_, p)| p).collect())
+    }
+}
+
+fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io("read dir", dir, e))? {
+        let e = e.map_err(|e| Error::io("read dir", dir, e))?;
+        let name = e.file_name();
+        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".series")) else {
+            continue;
+        };
+        if let Ok(n) = u64::from_str_radix(stem, 16) {
+            out.push((n, e.path()));
+        }
+    }
+    Ok(out)
+}
+
+fn load_file(path: &Path, bytes: &[u8], registry: &Registry) {
+    if bytes.len() < MAGIC.len() + 4 || &bytes[..MAGIC.len()] != MAGIC {
+        log::warn!("{}: not a series catalog file; ignored", path.display());
+        return;
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    let crc_ok = crc32fast::hash(body) == u32::from_le_bytes(crc.try_into().expect("4 bytes"));
+    let (mut rest, limit) = if crc_ok {
+        (&body[MAGIC.len()..], body.len())
+    } else {
+        // Damaged: keep every record that still decodes.
+        (&bytes[MAGIC.len()..], bytes.len())
+    };
+    let mut n = 0u64;
+    while !rest.is_empty() {
+        let off = limit - rest.len();
+        let rec = (|| -> Result<(u32, &[u8])> {
+            let id = u32::try_from(take_uvarint(&mut rest)?)
+                .map_err(|_| Error::decode("series record", "id over u32"))?;
+            let len = take_uvarint(&mut rest)? as usize;
+            if len > rest.len() {
+                return Err(Error::decode("series record", "labels past the end"));
+            }
+            let (l, r) = rest.split_at(len);
+            rest = r;
+            crate::model::Labels::decode(l)?;
+            Ok((id, l))
+        })();
+        match rec {
+            Ok((id, l)) => {
+                registry.insert_known(id, l);
+                n += 1;
+            }
+            Err(e) => {
+                log::warn!(
+                    "{}: damaged series catalog at offset {off}: {e}; kept {n} records before it",
+                    path.display()
+                );
+                return;
+            }
+        }
+    }
+    if !crc_ok {
+        log::warn!("{}: checksum mismatch; kept {n} records", path.display());
+    }
+}
