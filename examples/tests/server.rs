@@ -42,12 +42,14 @@ fn api_examples() -> PathBuf {
 /// Status and JSON body of a recorded VictoriaMetrics response.
 fn recorded(name: &str) -> (u16, String, Value) {
     let path = api_examples().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "missing reference response {} ({e}); set GNOMON_SHARED to the shared/ folder",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .map(|t| t.replace("\r\n", "\n"))
+        .unwrap_or_else(|e| {
+            panic!(
+                "missing reference response {} ({e}); set GNOMON_SHARED to the shared/ folder",
+                path.display()
+            )
+        });
     let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
     let (head, body) = text.split_once("\n\n").unwrap();
     let ct = head

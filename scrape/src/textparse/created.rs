@@ -144,9 +144,15 @@ mod tests {
         let input = b"a_total 1\na_created 5\nb_total 2\nb_created 6\n# EOF\n";
         let mut index = CreatedIndex::default();
         let first = parse_sample(input, 0, Format::OpenMetrics).expect("valid");
-        assert_eq!(index.start_ms(input, 0, &first, MetricType::Counter), Some(5000));
+        assert_eq!(
+            index.start_ms(input, 0, &first, MetricType::Counter),
+            Some(5000)
+        );
         assert_eq!(index.run_end, Some(22));
         let b = parse_sample(input, 22, Format::OpenMetrics).expect("valid");
-        assert_eq!(index.start_ms(input, 22, &b, MetricType::Counter), Some(6000));
+        assert_eq!(
+            index.start_ms(input, 22, &b, MetricType::Counter),
+            Some(6000)
+        );
     }
 }

@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn quoted_escapes() {
-        assert!(matches!(unescape(b"plain", Escapes::Quoted), Cow::Borrowed("plain")));
+        assert!(matches!(
+            unescape(b"plain", Escapes::Quoted),
+            Cow::Borrowed("plain")
+        ));
         assert_eq!(unescape(br#"a\"b\\c\nd"#, Escapes::Quoted), "a\"b\\c\nd");
         assert_eq!(unescape(br"\x \ end\", Escapes::Quoted), r"\x \ end\");
         assert_eq!(unescape(br"\\n", Escapes::Quoted), r"\n");
@@ -61,7 +64,10 @@ mod tests {
 
     #[test]
     fn prom_help_keeps_quote_escape() {
-        assert_eq!(unescape(br#"a\"b\\c\nd"#, Escapes::PromHelp), "a\\\"b\\c\nd");
+        assert_eq!(
+            unescape(br#"a\"b\\c\nd"#, Escapes::PromHelp),
+            "a\\\"b\\c\nd"
+        );
     }
 
     #[test]

@@ -179,7 +179,10 @@ mod tests {
 
     #[test]
     fn walker_handles_both_layouts() {
-        let want = vec![("a".to_owned(), "b".to_owned()), ("c".to_owned(), "d".to_owned())];
+        let want = vec![
+            ("a".to_owned(), "b".to_owned()),
+            ("c".to_owned(), "d".to_owned()),
+        ];
         assert_eq!(pairs(br#"a="b",c="d"}"#), want);
         assert_eq!(pairs(br#" a = "b" c= "d", }"#), want);
         assert_eq!(pairs(br#""name.x", a="b",c="d"}"#), want);
@@ -210,7 +213,10 @@ mod tests {
         let b = br#"y="2",x="1"}"#;
         assert!(same_label_set(a, b, Some(b"le")));
         assert!(!same_label_set(a, b, None));
-        assert_eq!(label_set_hash(a, Some(b"le")), label_set_hash(b, Some(b"le")));
+        assert_eq!(
+            label_set_hash(a, Some(b"le")),
+            label_set_hash(b, Some(b"le"))
+        );
         assert_ne!(label_set_hash(a, None), label_set_hash(b, None));
         assert!(!same_label_set(br#"x="1"}"#, br#"x="2"}"#, None));
     }

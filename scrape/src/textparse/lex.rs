@@ -102,8 +102,12 @@ pub(crate) fn scan_quoted(input: &[u8], pos: usize, rules: QuoteRules) -> Result
         match b {
             b'"' => return Ok(i + 1),
             b'\\' => match input.get(i + 1) {
-                Some(b'\n') | None => return Err(Fail::unexpected(input, i + 1, "escaped character")),
-                Some(0) if !rules.nul => return Err(Fail::unexpected(input, i + 1, "escaped character")),
+                Some(b'\n') | None => {
+                    return Err(Fail::unexpected(input, i + 1, "escaped character"));
+                }
+                Some(0) if !rules.nul => {
+                    return Err(Fail::unexpected(input, i + 1, "escaped character"));
+                }
                 Some(_) => i += 2,
             },
             b'\n' if !rules.newline => return Err(Fail::unexpected(input, i, "closing quote")),
@@ -119,7 +123,10 @@ pub(crate) fn scan_quoted(input: &[u8], pos: usize, rules: QuoteRules) -> Result
 pub(crate) fn check_utf8(bytes: &[u8], pos: usize, what: &'static str) -> Result<(), Fail> {
     match std::str::from_utf8(bytes) {
         Ok(_) => Ok(()),
-        Err(e) => Err(Fail::new(pos + e.valid_up_to(), ParseErrorKind::InvalidUtf8 { what })),
+        Err(e) => Err(Fail::new(
+            pos + e.valid_up_to(),
+            ParseErrorKind::InvalidUtf8 { what },
+        )),
     }
 }
 
@@ -141,10 +148,19 @@ mod tests {
         assert_eq!(scan_quoted(br#""ab" x"#, 0, STRICT), Ok(4));
         assert_eq!(scan_quoted(br#""a\"b""#, 0, STRICT), Ok(6));
         assert_eq!(scan_quoted(b"\"a\nb\"", 0, LOOSE), Ok(5));
-        assert_eq!(scan_quoted(b"\"a\nb\"", 0, STRICT).map_err(|f| f.pos), Err(2));
+        assert_eq!(
+            scan_quoted(b"\"a\nb\"", 0, STRICT).map_err(|f| f.pos),
+            Err(2)
+        );
         assert_eq!(scan_quoted(b"\"a\0\"", 0, LOOSE), Ok(4));
-        assert_eq!(scan_quoted(b"\"a\0\"", 0, STRICT).map_err(|f| f.pos), Err(2));
-        assert_eq!(scan_quoted(b"\"a\\\nb\"", 0, LOOSE).map_err(|f| f.pos), Err(3));
+        assert_eq!(
+            scan_quoted(b"\"a\0\"", 0, STRICT).map_err(|f| f.pos),
+            Err(2)
+        );
+        assert_eq!(
+            scan_quoted(b"\"a\\\nb\"", 0, LOOSE).map_err(|f| f.pos),
+            Err(3)
+        );
         assert_eq!(scan_quoted(b"\"abc", 0, LOOSE).map_err(|f| f.pos), Err(4));
     }
 

@@ -127,7 +127,11 @@ pub(crate) fn parse_om_hash_line(input: &[u8], pos: usize) -> Result<OmHashLine<
         }
         return Ok(OmHashLine::Eof);
     } else {
-        return Err(Fail::unexpected(input, pos, "HELP, TYPE, UNIT or EOF after \"# \""));
+        return Err(Fail::unexpected(
+            input,
+            pos,
+            "HELP, TYPE, UNIT or EOF after \"# \"",
+        ));
     };
     let rules = QuoteRules {
         newline: true,
@@ -232,7 +236,10 @@ mod tests {
 
     #[test]
     fn prom_comments_and_metadata() {
-        assert_eq!(prom_entry("# Hrandom x\n"), Ok(Entry::Comment(b"# Hrandom x")));
+        assert_eq!(
+            prom_entry("# Hrandom x\n"),
+            Ok(Entry::Comment(b"# Hrandom x"))
+        );
         assert_eq!(prom_entry("#"), Ok(Entry::Comment(b"#")));
         assert_eq!(prom_entry("#HELP a b"), Ok(Entry::Comment(b"#HELP a b")));
         assert_eq!(
@@ -259,7 +266,10 @@ mod tests {
         let e = prom_entry("# TYPE m gaugehistogram").expect_err("not a prom type");
         assert_eq!(
             (e.pos, e.kind),
-            (9, ParseErrorKind::InvalidMetricType("gaugehistogram".into()))
+            (
+                9,
+                ParseErrorKind::InvalidMetricType("gaugehistogram".into())
+            )
         );
         assert_eq!(prom_entry("# HELP #").expect_err("no name").pos, 7);
     }
@@ -276,8 +286,14 @@ mod tests {
         let e = om_entry("# UNIT metricsuffix suffix\n").expect_err("no underscore");
         assert!(matches!(e.kind, ParseErrorKind::UnitNotSuffix { .. }));
         assert_eq!(om_entry("# HELP m\n").expect_err("no text").pos, 8);
-        assert_eq!(om_entry("# TYPE c  counter\n").expect_err("two spaces").pos, 9);
-        assert_eq!(om_entry("#  TYPE c counter\n").expect_err("two spaces").pos, 0);
+        assert_eq!(
+            om_entry("# TYPE c  counter\n").expect_err("two spaces").pos,
+            9
+        );
+        assert_eq!(
+            om_entry("#  TYPE c counter\n").expect_err("two spaces").pos,
+            0
+        );
         assert_eq!(om_entry("# EOF\n"), Ok(Entry::Comment(b"EOF")));
         assert_eq!(
             om_entry("# EOF\n\n").expect_err("blank after").kind,

@@ -173,7 +173,11 @@ fn scan_labels(
         }
         let value_start = p;
         p = scan_quoted(input, p, value_rules)?;
-        check_utf8(&input[value_start + 1..p - 1], value_start + 1, "label value")?;
+        check_utf8(
+            &input[value_start + 1..p - 1],
+            value_start + 1,
+            "label value",
+        )?;
         match &input[name_start..name_end] {
             b"le" => scan.has_le = true,
             b"quantile" => scan.has_quantile = true,
@@ -203,7 +207,9 @@ fn parse_value(input: &[u8], p: usize, om: bool) -> Result<(f64, usize), Fail> {
     let end = if om {
         scan_while(input, start, |b| b != b' ' && b != b'\n' && b != 0)
     } else {
-        scan_while(input, start, |b| !matches!(b, b' ' | b'\t' | b'\n' | b'{' | 0))
+        scan_while(input, start, |b| {
+            !matches!(b, b' ' | b'\t' | b'\n' | b'{' | 0)
+        })
     };
     if end == start {
         return Err(Fail::unexpected(input, start, "value"));
@@ -378,24 +384,39 @@ mod tests {
         assert_eq!(om("a\t1\n").expect_err("tab").pos, 1);
         assert_eq!(om("a 1 2 \n").expect_err("trailing space").pos, 5);
         assert_eq!(om("a{b=\"c\" } 1\n").expect_err("blank in braces").pos, 7);
-        assert_eq!(om("a 1").expect_err("no eof").kind, ParseErrorKind::MissingEof);
+        assert_eq!(
+            om("a 1").expect_err("no eof").kind,
+            ParseErrorKind::MissingEof
+        );
         let s = om("a 1 1.5 # {x=\"y\"} 2 3.25\n").expect("valid");
         assert_eq!(s.timestamp_ms, Some(1500));
         let ex = s.exemplar.expect("exemplar");
-        assert_eq!((ex.label_text, ex.value, ex.timestamp_ms), (&b"x=\"y\"}"[..], 2.0, Some(3250)));
+        assert_eq!(
+            (ex.label_text, ex.value, ex.timestamp_ms),
+            (&b"x=\"y\"}"[..], 2.0, Some(3250))
+        );
     }
 
     #[test]
     fn errors_point_at_the_offending_byte() {
         let e = prom("a{b='c'} 1").expect_err("single quote");
         assert_eq!(e.pos, 4);
-        assert!(matches!(e.kind, ParseErrorKind::Unexpected { expected: "label value", .. }));
+        assert!(matches!(
+            e.kind,
+            ParseErrorKind::Unexpected {
+                expected: "label value",
+                ..
+            }
+        ));
         let e = prom("a 0 1_2").expect_err("underscore in timestamp");
         assert_eq!(e.pos, 5);
         let e = prom("foo 0x1p-3").expect_err("hex");
         assert!(matches!(
             e.kind,
-            ParseErrorKind::InvalidNumber { reason: "unsupported character in float", .. }
+            ParseErrorKind::InvalidNumber {
+                reason: "unsupported character in float",
+                ..
+            }
         ));
         let e = om("a 1 NaN\n").expect_err("nan ts");
         assert!(matches!(e.kind, ParseErrorKind::NonFiniteTimestamp { .. }));

@@ -49,10 +49,16 @@ fn openmetrics_error_ends_iteration() {
 fn openmetrics_requires_eof() {
     let out = parse("a 1\n", Format::OpenMetrics);
     let err = out.last().expect("one entry").as_ref().expect_err("no eof");
-    assert_eq!((err.kind.clone(), err.line, err.column), (ParseErrorKind::MissingEof, 2, 1));
+    assert_eq!(
+        (err.kind.clone(), err.line, err.column),
+        (ParseErrorKind::MissingEof, 2, 1)
+    );
     assert!(parse("# EOF", Format::OpenMetrics).is_empty());
     let out = parse("", Format::OpenMetrics);
-    assert_eq!(out[0].as_ref().expect_err("empty").kind, ParseErrorKind::MissingEof);
+    assert_eq!(
+        out[0].as_ref().expect_err("empty").kind,
+        ParseErrorKind::MissingEof
+    );
 }
 
 #[test]
@@ -64,11 +70,17 @@ fn timestamps_per_format() {
     let s = samples("a 1 -1.5\n# EOF\n", Format::OpenMetrics);
     assert_eq!(s[0].timestamp_ms, Some(-1500));
     let out = parse("a 1 -5\n", Format::PrometheusText);
-    assert!(out[0].is_err(), "negative timestamps are not Prometheus text");
+    assert!(
+        out[0].is_err(),
+        "negative timestamps are not Prometheus text"
+    );
     let out = parse("a 1 99999999999999999999\n", Format::PrometheusText);
     assert!(matches!(
         &out[0].as_ref().expect_err("overflow").kind,
-        ParseErrorKind::InvalidNumber { what: "timestamp", .. }
+        ParseErrorKind::InvalidNumber {
+            what: "timestamp",
+            ..
+        }
     ));
 }
 
@@ -80,7 +92,12 @@ fn nan_and_inf_forms() {
     assert_eq!(s[0].value.to_bits(), NORMAL_NAN_BITS);
     assert_eq!(
         s[2..].iter().map(|s| s.value).collect::<Vec<_>>(),
-        [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::INFINITY]
+        [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::INFINITY
+        ]
     );
     let out = parse("a +NaN\n", Format::PrometheusText);
     assert!(out[0].is_err());
@@ -98,7 +115,8 @@ fn escapes_in_labels_and_names() {
 
 #[test]
 fn normalisation_and_key_is_raw() {
-    let input = "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 2\n# TYPE c counter\nx{le=\"1\"} 1\n";
+    let input =
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 2\n# TYPE c counter\nx{le=\"1\"} 1\n";
     let s = samples(input, Format::PrometheusText);
     assert_eq!(s[0].labels().get("le"), Some("1.0"));
     assert!(!s[0].key_is_raw());
