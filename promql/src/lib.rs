@@ -26,3 +26,5 @@ pub mod parser;
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use parser::ast::Expr;
 pub use parser::{ParseOptions, parse, parse_series_selector, parse_with};
+#[cfg(feature = "http")]
+pub mod http;
