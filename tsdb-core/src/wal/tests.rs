@@ -376,6 +376,41 @@ fn drop_without_close_keeps_records() {
     assert_eq!(payloads(&replay_all(&wal).0), vec![b"kept".to_vec()]);
 }
 
+#[test]
+fn interval_policy_syncs_in_the_background_and_every_commit_before_returning() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(
+        dir.path(),
+        opts(1 << 20, FsyncPolicy::Interval(Duration::from_millis(5))),
+    )
+    .unwrap();
+    wal.append(b"one").unwrap();
+    wal.append(b"two").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while wal.inner.gate.synced() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no background sync");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    wal.close().unwrap();
+
+    let wal = Wal::open(dir.path(), opts(1 << 20, FsyncPolicy::EveryCommit)).unwrap();
+    wal.append(b"three").unwrap();
+    assert_eq!(wal.inner.gate.synced(), 1);
+}
+
+#[test]
+fn segments_removed_before_replay_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    three_record_segment(dir.path());
+    let wal = Wal::open(dir.path(), lazy(1 << 20)).unwrap();
+    assert_eq!(wal.size_bytes(), 44 + SEGMENT_HEADER_LEN);
+    wal.remove_segments_before(2).unwrap();
+    let (records, stats) = replay_all(&wal);
+    assert!(records.is_empty());
+    assert_eq!(stats, ReplayStats::default());
+    assert_eq!(wal.size_bytes(), SEGMENT_HEADER_LEN);
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Append(Vec<u8>),
