@@ -4,7 +4,6 @@
 //! | module | what |
 //! |---|---|
 //! | [`parser`] | [`parse`], [`parse_with`], [`parse_series_selector`], the tree ([`parser::ast`]), the function table ([`parser::functions`]), the type check and the printer |
-//! | `http` (feature `http`) | `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values` over any `Querier` |
 //! | [`error`] | the crate's [`Error`]; parse errors render the query with a caret |
 //!
 //! ```
@@ -22,10 +21,10 @@
 #![deny(missing_docs)]
 
 pub mod error;
-#[cfg(feature = "http")]
-pub mod http;
 pub mod parser;
 
 pub use error::{Error, ParseError, ParseErrorKind, Result};
 pub use parser::ast::Expr;
 pub use parser::{ParseOptions, parse, parse_series_selector, parse_with};
+#[cfg(feature = "http")]
+pub mod http;

@@ -68,7 +68,7 @@ impl<'a> CreatedIndex<'a> {
         sample: &RawSample<'a>,
         family: MetricType,
     ) -> Option<i64> {
-        if !self.run_end.is_some_and(|end| line_start < end) {
+        if self.run_end.is_none_or(|end| line_start >= end) {
             self.scan_run(input, line_start, family_of(sample.name, family), family);
         }
         if self.entries.is_empty() || is_created_series(sample.name, family) {

@@ -82,6 +82,7 @@ impl MetricType {
 
 /// One entry of an exposition, in input order.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Entry<'a> {
     /// A sample line.
     Sample(SampleEntry<'a>),
