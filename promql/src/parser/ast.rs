@@ -254,6 +254,10 @@ pub enum BinaryOp {
     Pow,
     /// `atan2`
     Atan2,
+    /// `</`: native-histogram trim of the buckets above the bound.
+    TrimUpper,
+    /// `>/`: native-histogram trim of the buckets below the bound.
+    TrimLower,
     /// `==`
     Eql,
     /// `!=`
@@ -292,6 +296,8 @@ impl BinaryOp {
             Mod => "%",
             Pow => "^",
             Atan2 => "atan2",
+            TrimUpper => "</",
+            TrimLower => ">/",
             Eql => "==",
             Neq => "!=",
             Lss => "<",
@@ -317,7 +323,7 @@ impl BinaryOp {
             And | Unless => 3,
             Eql | Neq | Lss | Gtr | Lte | Gte => 4,
             Add | Sub => 5,
-            Mul | Div | Mod | Atan2 => 6,
+            Mul | Div | Mod | Atan2 | TrimUpper | TrimLower => 6,
             Pow => 7,
         }
     }

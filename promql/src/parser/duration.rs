@@ -6,7 +6,7 @@ use crate::error::ParseErrorKind as K;
 use crate::parser::ast::{Duration, DurationFn, DurationOp, Number, SpecialFn};
 use crate::parser::grammar::{Parser, RED_ZONE, STACK_SEGMENT};
 use crate::parser::lexer::{
-    PErr, PResult, cut, duration_literal, ident, keyword, unsigned_number, ws,
+    PErr, PResult, cut, duration_literal, ident, unsigned_number, word, ws,
 };
 
 impl DurationOp {
@@ -112,12 +112,12 @@ impl<'a> Parser<'a> {
             return Ok((r, d));
         }
         if let Some(r) = i.strip_prefix('$') {
-            for (word, d) in [
+            for (name, d) in [
                 ("__rate_interval", Duration::RateInterval),
                 ("__interval", Duration::Interval),
             ] {
-                if let Some(r2) = keyword(r, word) {
-                    self.need_mql(i, word.len() + 1, &format!("`${word}`"))?;
+                if let Some(r2) = word(r, name) {
+                    self.need_mql(i, name.len() + 1, &format!("`${name}`"))?;
                     return Ok((r2, d));
                 }
             }
@@ -128,7 +128,7 @@ impl<'a> Parser<'a> {
         }
         if i.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
             let (r, v) = unsigned_number(i)?;
-            if let Some(r2) = keyword(r, "i") {
+            if let Some(r2) = word(r, "i") {
                 self.need_mql(i, i.len() - r2.len(), "a step multiple (`Ni`)")?;
                 return Ok((r2, Duration::Steps(Number(v))));
             }

@@ -26,6 +26,8 @@ pub(crate) struct Parser<'a> {
     pub(crate) templates: RefCell<Vec<Template<'a>>>,
     /// Set while a WITH template body is scanned for its extent: checks are off.
     pub(crate) scanning: Cell<bool>,
+    /// Set while the label-selector argument of `info` is parsed: it may match empty.
+    pub(crate) relaxed_selector: Cell<bool>,
 }
 
 /// Stack left when a nested parse allocates more: one nesting level costs up to ~20 KiB
@@ -63,6 +65,7 @@ impl<'a> Parser<'a> {
             depth: Cell::new(0),
             templates: RefCell::new(Vec::new()),
             scanning: Cell::new(false),
+            relaxed_selector: Cell::new(false),
         }
     }
 
@@ -127,6 +130,8 @@ impl<'a> Parser<'a> {
         use BinaryOp::*;
         for (tok, op) in [
             ("==", Eql),
+            ("</", TrimUpper),
+            (">/", TrimLower),
             ("!=", Neq),
             ("<=", Lte),
             (">=", Gte),
@@ -575,17 +580,20 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Function lookup: aggregations (keywords in Prometheus) match in any case, other
+    /// functions exactly in strict mode and in any case in MetricsQL mode.
     fn lookup(&self, name: &str) -> Option<&'static FunctionDef> {
-        let f = if self.mql() {
-            functions::lookup_ignore_case(name)
-        } else {
-            functions::lookup(name)
-        }?;
-        (self.mql() || !f.metricsql).then_some(f)
+        let f = functions::lookup_ignore_case(name)?;
+        let case_ok = f.name == name || f.is_aggregate() || self.mql();
+        (case_ok && (self.mql() || !f.metricsql)).then_some(f)
     }
 
     /// Comma-separated arguments in parentheses; returns each with the input at its start.
-    fn args(&self, i: &'a str) -> PResult<'a, Vec<((&'a str, usize), Expr)>> {
+    fn args(
+        &self,
+        i: &'a str,
+        relaxed: Option<usize>,
+    ) -> PResult<'a, Vec<((&'a str, usize), Expr)>> {
         let (mut i, ()) = self.expect(i, "(")?;
         let _g = self.enter(i)?;
         let mut out = Vec::new();
@@ -597,7 +605,11 @@ impl<'a> Parser<'a> {
                 }
                 return Ok((r, out));
             }
-            let (r, e) = self.expr(j)?;
+            let relax = relaxed == Some(out.len());
+            let was = self.relaxed_selector.replace(relax);
+            let parsed = self.expr(j);
+            self.relaxed_selector.set(was);
+            let (r, e) = parsed?;
             out.push(((j, consumed(j, r)), e));
             let r = ws(r);
             if let Some(r2) = r.strip_prefix(',') {
@@ -611,7 +623,10 @@ impl<'a> Parser<'a> {
     }
 
     fn call(&self, start: &'a str, i: &'a str, f: &'static FunctionDef) -> PResult<'a, Expr> {
-        let (mut r, args) = self.args(i)?;
+        // The second argument of `info` selects info metrics by data labels and may
+        // match the empty string (`{data=~".*"}`).
+        let relaxed = (f.name == "info").then_some(1);
+        let (mut r, args) = self.args(i, relaxed)?;
         if self.checking()
             && let Err((idx, kind)) = typecheck::call(f, &args, self.mql())
         {
@@ -652,7 +667,7 @@ impl<'a> Parser<'a> {
 
     fn aggregate(&self, start: &'a str, i: &'a str, f: &'static FunctionDef) -> PResult<'a, Expr> {
         let (i, mut grouping) = self.grouping(i)?;
-        let (mut r, args) = self.args(i)?;
+        let (mut r, args) = self.args(i, None)?;
         if grouping.is_none() {
             let (r2, g) = self.grouping(r)?;
             grouping = g;

@@ -407,6 +407,19 @@ pub fn keyword<'a>(i: &'a str, word: &str) -> Option<&'a str> {
     Some(rest)
 }
 
+/// Like [`keyword`], but a following `:` ends the word (inside `[a:b]`).
+pub fn word<'a>(i: &'a str, w: &str) -> Option<&'a str> {
+    let head = i.get(..w.len())?;
+    if !head.eq_ignore_ascii_case(w) {
+        return None;
+    }
+    let rest = &i[w.len()..];
+    if rest.chars().next().is_some_and(|c| is_ident_char(c, true)) {
+        return None;
+    }
+    Some(rest)
+}
+
 /// One or more digits forming an unsigned integer (`limit 10`).
 pub fn unsigned_int(i: &str) -> PResult<'_, u64> {
     let (rest, d) = take_while1(|c: char| c.is_ascii_digit()).parse(i)?;

@@ -261,7 +261,9 @@ fn write_selector_modifiers(f: &mut Formatter<'_>, v: &VectorSelector) -> fmt::R
     Ok(())
 }
 
-fn write_modifier(f: &mut Formatter<'_>, m: &BinModifier) -> fmt::Result {
+/// `rhs_paren`: the right operand prints starting with `(`, which would be read as the
+/// label list of a bare `group_left`, so an empty list is printed as `()` then.
+fn write_modifier(f: &mut Formatter<'_>, m: &BinModifier, rhs_paren: bool) -> fmt::Result {
     if m.return_bool {
         f.write_str(" bool")?;
     }
@@ -283,7 +285,7 @@ fn write_modifier(f: &mut Formatter<'_>, m: &BinModifier) -> fmt::Result {
     };
     if let Some((word, l)) = group {
         write!(f, " {word}")?;
-        if !l.is_empty() {
+        if !l.is_empty() || rhs_paren {
             write_labels(f, l)?;
         }
     }
@@ -367,9 +369,14 @@ impl Display for Expr {
                 };
                 paren(f, lp, &*b.lhs)?;
                 write!(f, " {}", b.op.as_str())?;
-                write_modifier(f, &b.modifier)?;
+                let rhs = if rp {
+                    format!("({})", b.rhs)
+                } else {
+                    b.rhs.to_string()
+                };
+                write_modifier(f, &b.modifier, rhs.starts_with('('))?;
                 f.write_char(' ')?;
-                paren(f, rp, &*b.rhs)
+                f.write_str(&rhs)
             }
             Expr::Aggregate(a) => {
                 f.write_str(a.func.name)?;

@@ -46,7 +46,10 @@ impl<'a> Parser<'a> {
                     K::InvalidSelector("metric name must not be set twice".into()),
                 ));
             }
-            if sel.name.is_none() && sel.matchers.iter().all(Matcher::matches_empty) {
+            if sel.name.is_none()
+                && !self.relaxed_selector.get()
+                && sel.matchers.iter().all(Matcher::matches_empty)
+            {
                 return cut(PErr::span(
                     start,
                     consumed(start, rest),
