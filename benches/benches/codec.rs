@@ -69,6 +69,29 @@ fn shapes() -> Vec<(&'static str, Vec<i64>, Vec<f64>)> {
     ]
 }
 
+/// Nanoseconds this thread has spent on a CPU (Linux `schedstat`), or `None` elsewhere.
+///
+/// The bench machine is shared by several builders; CPU time, unlike wall time, does
+/// not count the time the thread waited for a core.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// Samples per CPU-second of `f` (which handles one block of `N` samples), over ~0.5 s.
+fn samples_per_cpu_second(mut f: impl FnMut()) -> Option<f64> {
+    let (start, wall) = (thread_cpu_ns()?, std::time::Instant::now());
+    let mut blocks = 0u64;
+    while wall.elapsed().as_millis() < 500 {
+        for _ in 0..16 {
+            f();
+        }
+        blocks += 16;
+    }
+    let cpu = thread_cpu_ns()? - start;
+    Some((blocks * N as u64) as f64 / (cpu as f64 / 1e9))
+}
+
 fn bench_codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("codec");
     group.throughput(Throughput::Elements(N as u64));
@@ -82,6 +105,26 @@ fn bench_codec(c: &mut Criterion) {
             tb.len() as f64 / N as f64,
             vb.len() as f64 / N as f64
         );
+        let mut out = Vec::with_capacity(4 * N);
+        let enc = samples_per_cpu_second(|| {
+            out.clear();
+            encode_timestamps(black_box(&ts), &mut out);
+            encode_values(black_box(&vs), &mut out);
+        });
+        let (mut t, mut v) = (Vec::with_capacity(N), Vec::with_capacity(N));
+        let dec = samples_per_cpu_second(|| {
+            t.clear();
+            v.clear();
+            decode_timestamps(black_box(&tb), N, &mut t).unwrap();
+            decode_values(black_box(&vb), N, &mut v).unwrap();
+        });
+        if let (Some(enc), Some(dec)) = (enc, dec) {
+            println!(
+                "codec/{name}: encode {:.1} M samples/cpu-s, decode {:.1} M samples/cpu-s",
+                enc / 1e6,
+                dec / 1e6
+            );
+        }
         group.bench_with_input(BenchmarkId::new("encode", name), &(), |b, _| {
             let mut out = Vec::with_capacity(4 * N);
             b.iter(|| {
