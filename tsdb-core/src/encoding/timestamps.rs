@@ -40,7 +40,7 @@ pub fn encode_timestamps(ts: &[i64], out: &mut Vec<u8>) {
     let at = out.len();
     out.push(TS_INTS);
     encode_ints(ts, out);
-    if let Some(z) = maybe_compress(&out[at + 1..]) {
+    if let Some(z) = maybe_compress(&out[at + 1..], ts.len()) {
         out.truncate(at);
         out.push(TS_INTS | ZSTD_FLAG);
         out.extend_from_slice(&z);

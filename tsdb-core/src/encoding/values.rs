@@ -165,7 +165,7 @@ pub fn encode_values(vs: &[f64], out: &mut Vec<u8>) {
             }
         }
     }
-    if let Some(z) = maybe_compress(&out[at + 1..]) {
+    if let Some(z) = maybe_compress(&out[at + 1..], vs.len()) {
         let scheme = out[at];
         out.truncate(at);
         out.push(scheme | ZSTD_FLAG);
