@@ -123,10 +123,9 @@ fn plan(m: &[i64]) -> Plan {
     if other.size < best.size { other } else { best }
 }
 
-/// Size of the descriptor, heads and gcd for order `p`.
+/// Size of the descriptor, heads and gcd for order `p` (`p <= m.len()`).
 fn fixed_len(m: &[i64], p: usize, g: u64) -> usize {
-    let heads: usize = m[..p].len().min(p);
-    let head_bytes: usize = heads_of(m, p)[..heads]
+    let head_bytes: usize = heads_of(m, p)[..p]
         .iter()
         .map(|&h| uvarint_len(zigzag(h)))
         .sum();
