@@ -1,26 +1,36 @@
 //! Optional zstd pass over a scheme's body.
 //!
-//! A body of at least [`ZSTD_MIN_BODY`] bytes is compressed at [`ZSTD_LEVEL`]; the
-//! compressed form is kept only when it is at most [`ZSTD_KEEP_RATIO`] of the original.
-//! Frames carry neither checksum nor content size (the block is checksummed by the
-//! engine, the decoder bounds the output by `n`).
+//! zstd is tried on a body of at least [`ZSTD_MIN_BODY`] bytes and at most
+//! [`ZSTD_MAX_TRY_PER_SAMPLE`] bytes per sample, at [`ZSTD_LEVEL`]; the compressed form is
+//! kept only when it is at most [`ZSTD_KEEP_RATIO`] of the original. Frames carry
+//! neither checksum nor content size (the engine checksums blocks, the decoder bounds
+//! the output by `n`).
+//!
+//! How the bounds were chosen (`encoding::dataset_tests`, bench dataset of 4 hosts x 6 h,
+//! 2048 series of 1440 samples, 0.536 B/sample without zstd): with the 1/8 rule, trying
+//! every body of 16+ bytes saves 0.0048 B/sample; 128+ bytes still 0.0048 (bodies below
+//! never shrink by more than the ~9-byte frame overhead); bodies above 1024 bytes
+//! (~0.7 B/sample: bit-packed noise) save only 0.0004 B/sample but are most of the zstd
+//! time, which cost 20-30 % of encode throughput. What zstd still finds in between are
+//! repeated residual patterns (quantile gauges that step back and forth).
 
 use super::reader::Reader;
 use crate::Result;
 use std::cell::RefCell;
 
-/// Smallest body worth a zstd attempt. Measured on the shared bench dataset (4 hosts,
-/// 6 h, one block per series; see `encoding::dataset_tests`): bodies below ~64 bytes
-/// never shrank by more than the frame overhead (~9 bytes), and trying costs ~2 µs.
-pub(crate) const ZSTD_MIN_BODY: usize = 64;
+/// Smallest body worth a zstd attempt (see the module docs for the measurement).
+pub(crate) const ZSTD_MIN_BODY: usize = 128;
+
+/// Largest body worth a zstd attempt, in bytes per sample as `(num, den)`: 3/4.
+pub(crate) const ZSTD_MAX_TRY_PER_SAMPLE: (usize, usize) = (3, 4);
 
 /// Largest body ever compressed, so that the decoder can bound its output buffer
 /// independently of a corrupt `n`. Engine blocks hold at most 8192 samples (bodies of at
 /// most ~82 KB), far below this.
 pub(crate) const ZSTD_MAX_BODY: usize = 1 << 20;
 
-/// zstd level. Level 1 and 3 gave the same sizes within 0.3 % on the bench dataset;
-/// level 1 encodes faster.
+/// zstd level. Levels 1 and 3 saved the same within 3 % on the bench dataset (level 1
+/// slightly more); level 1 encodes faster.
 pub(crate) const ZSTD_LEVEL: i32 = 1;
 
 /// Keep the compressed body only when `compressed * DEN <= body * NUM` (saves >= 1/8):
@@ -32,9 +42,11 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// Compresses `body` if that pays; returns the compressed bytes.
-pub(crate) fn maybe_compress(body: &[u8]) -> Option<Vec<u8>> {
-    if body.len() < ZSTD_MIN_BODY || body.len() > ZSTD_MAX_BODY {
+/// Compresses the `body` of a block of `n` samples if that pays; returns the
+/// compressed bytes.
+pub(crate) fn maybe_compress(body: &[u8], n: usize) -> Option<Vec<u8>> {
+    let (num, den) = ZSTD_MAX_TRY_PER_SAMPLE;
+    if body.len() < ZSTD_MIN_BODY || body.len() > ZSTD_MAX_BODY || body.len() * den > n * num {
         return None;
     }
     COMPRESSOR.with(|c| {
@@ -75,4 +87,15 @@ pub(crate) fn decompress(r: &mut Reader<'_>, cap: usize) -> Result<Vec<u8>> {
             .map_err(|e| r.error(format_args!("bad zstd frame (limit {cap} bytes): {e}")))?;
         Ok(dst)
     })
+}
+
+/// zstd size of `body` at `level` with the frame settings of [`maybe_compress`].
+#[cfg(test)]
+pub(crate) fn zstd_len(body: &[u8], level: i32) -> usize {
+    let mut z = zstd::bulk::Compressor::new(level).unwrap();
+    z.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(false))
+        .unwrap();
+    z.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(false))
+        .unwrap();
+    z.compress(body).unwrap().len()
 }

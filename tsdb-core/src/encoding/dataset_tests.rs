@@ -68,6 +68,7 @@ fn bytes_per_sample_on_bench_dataset() {
         assert!(v2.iter().zip(vs).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
     let per = |b: usize| b as f64 / samples as f64;
+    zstd_threshold_table(&series, samples);
     println!(
         "series {} samples {samples}: total {:.4} B/sample (timestamps {:.4}, values {:.4})",
         series.len(),
@@ -79,6 +80,52 @@ fn bytes_per_sample_on_bench_dataset() {
         println!(
             "  value scheme {scheme:#04x}: {blocks} blocks, {n} samples, {:.3} B/sample of those",
             bytes as f64 / n as f64
+        );
+    }
+}
+
+/// The uncompressed body of a payload (scheme byte stripped, zstd undone).
+fn body_of(payload: &[u8]) -> Vec<u8> {
+    if payload[0] & 0x80 == 0 {
+        return payload[1..].to_vec();
+    }
+    zstd::bulk::decompress(&payload[1..], 1 << 20).unwrap()
+}
+
+/// For candidate thresholds and levels: how many bodies zstd is tried on, and the
+/// bytes/sample it saves when kept only if it saves at least 1/8.
+fn zstd_threshold_table(series: &HashMap<String, (Vec<i64>, Vec<f64>)>, samples: usize) {
+    let mut bodies = Vec::new();
+    for (ts, vs) in series.values() {
+        for is_ts in [true, false] {
+            let mut out = Vec::new();
+            if is_ts {
+                encode_timestamps(ts, &mut out);
+            } else {
+                encode_values(vs, &mut out);
+            }
+            let body = body_of(&out);
+            if body.len() >= 16 {
+                let z1 = super::compress::zstd_len(&body, 1);
+                let z3 = super::compress::zstd_len(&body, 3);
+                bodies.push((body.len(), z1, z3));
+            }
+        }
+    }
+    for threshold in [16usize, 32, 64, 128, 256, 512, 1024] {
+        let tried = bodies.iter().filter(|b| b.0 >= threshold).count();
+        let saved = |pick: fn(&(usize, usize, usize)) -> usize| -> f64 {
+            let s: usize = bodies
+                .iter()
+                .filter(|b| b.0 >= threshold && pick(b) * 8 <= b.0 * 7)
+                .map(|b| b.0 - pick(b))
+                .sum();
+            s as f64 / samples as f64
+        };
+        println!(
+            "  zstd threshold {threshold:5}: tried on {tried:4} bodies, saves {:.4} B/sample at level 1, {:.4} at level 3",
+            saved(|b| b.1),
+            saved(|b| b.2)
         );
     }
 }

@@ -26,12 +26,22 @@ pub(crate) fn from_decimal(m: i64, k: u8) -> f64 {
 /// need more digits than `k`.
 #[inline(always)]
 pub(crate) fn to_decimal(v: f64, k: u8) -> Option<i64> {
-    let x = (v * POW10[usize::from(k)]).round();
-    // `as` saturates; the range check keeps `m` exact and the comparison honest.
+    let x = v * POW10[usize::from(k)];
+    // The range check keeps `m` exact and the comparison honest (and rejects NaN).
     if x.is_nan() || x.abs() >= 9.2e18 {
         return None;
     }
-    let m = x as i64;
+    // Round to nearest without `f64::round` (a libm call on baseline x86-64): above
+    // 2^52 every f64 is an integer and the fraction is 0.
+    let t = x as i64;
+    let frac = x - t as f64;
+    let m = if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
+    };
     (from_decimal(m, k).to_bits() == v.to_bits()).then_some(m)
 }
 

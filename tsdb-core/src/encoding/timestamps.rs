@@ -40,7 +40,7 @@ pub fn encode_timestamps(ts: &[i64], out: &mut Vec<u8>) {
     let at = out.len();
     out.push(TS_INTS);
     encode_ints(ts, out);
-    if let Some(z) = maybe_compress(&out[at + 1..]) {
+    if let Some(z) = maybe_compress(&out[at + 1..], ts.len()) {
         out.truncate(at);
         out.push(TS_INTS | ZSTD_FLAG);
         out.extend_from_slice(&z);
@@ -134,11 +134,11 @@ mod tests {
     }
 
     #[test]
-    fn golden_accelerating_steps_use_delta_of_delta_with_gcd() {
+    fn golden_accelerating_steps_use_third_differences() {
         let ts = [0i64, 10, 30, 60, 100, 150, 210, 280];
-        // Order 2 (descriptor 0x02 | gcd flag 0x04): heads 0 and 10 (zig-zag 20 = 0x14),
-        // residuals all 10 -> gcd 10, min 1 (zig-zag 2), width 0, no packed bytes.
-        assert_eq!(round_trip(&ts), [2, 0x06, 0x00, 0x14, 0x0a, 0x02, 0x00]);
+        // Order 3, sparse coder (0x23): heads 0, 10, 10 (zig-zag 0, 20, 20), then zero
+        // non-zero residuals.
+        assert_eq!(round_trip(&ts), [2, 0x23, 0x00, 0x14, 0x14, 0x00]);
     }
 
     #[test]

@@ -53,30 +53,25 @@ struct Decimals {
 /// `vs.len() / EXCEPTION_FRACTION` values are not decimals.
 fn to_decimals(vs: &[f64]) -> Option<Decimals> {
     let limit = vs.len() / EXCEPTION_FRACTION;
-    let mut scale = 0u8;
-    // Find the common scale: it only grows, and a value exact at scale k is exact at
-    // every larger scale while its mantissa stays below 2^53 (checked below anyway).
-    let mut misses = 0usize;
-    for &v in vs {
-        if !v.is_finite() || to_decimal(v, scale).is_some() {
-            misses += usize::from(!v.is_finite());
-        } else if let Some((k, _)) = scale_of(v, scale + 1) {
-            scale = k;
-        } else {
-            misses += 1;
-        }
-        if misses > limit {
-            return None;
-        }
-    }
     let mut d = Decimals {
-        scale,
+        scale: 0,
         mantissas: Vec::with_capacity(vs.len()),
         exceptions: Vec::new(),
     };
     let mut prev = 0i64;
     for (i, &v) in vs.iter().enumerate() {
-        match to_decimal(v, scale) {
+        let m = match to_decimal(v, d.scale) {
+            Some(m) => Some(m),
+            None if v.is_finite() => match scale_of(v, d.scale + 1) {
+                Some((k, m)) => {
+                    rescale(vs, &mut d, k, limit)?;
+                    Some(m)
+                }
+                None => None,
+            },
+            None => None,
+        };
+        match m {
             Some(m) => prev = m,
             None => {
                 d.exceptions.push((i, v.to_bits()));
@@ -89,6 +84,45 @@ fn to_decimals(vs: &[f64]) -> Option<Decimals> {
         d.mantissas.push(prev);
     }
     Some(d)
+}
+
+/// Moves the mantissas found so far to the larger scale `k`. Multiplying by 10^(k-old)
+/// keeps the same rational, so the decoded value is unchanged while the product stays
+/// within 2^53 (both division operands exact); larger ones are re-checked and become
+/// exceptions when they no longer decode to the same bits.
+fn rescale(vs: &[f64], d: &mut Decimals, k: u8, limit: usize) -> Option<()> {
+    let factor = 10i64.checked_pow(u32::from(k - d.scale));
+    let mut exc = d.exceptions.iter().map(|e| e.0).peekable();
+    let mut newly = Vec::new();
+    let mut prev = 0i64;
+    for (i, m) in d.mantissas.iter_mut().enumerate() {
+        if exc.peek() == Some(&i) {
+            exc.next();
+            *m = prev;
+            continue;
+        }
+        let scaled = factor.and_then(|f| m.checked_mul(f));
+        match scaled {
+            Some(x) if x.unsigned_abs() <= 1 << 53 => *m = x,
+            _ => match to_decimal(vs[i], k) {
+                Some(x) => *m = x,
+                None => {
+                    newly.push((i, vs[i].to_bits()));
+                    *m = prev;
+                }
+            },
+        }
+        prev = *m;
+    }
+    if !newly.is_empty() {
+        d.exceptions.extend(newly);
+        d.exceptions.sort_unstable_by_key(|e| e.0);
+        if d.exceptions.len() > limit {
+            return None;
+        }
+    }
+    d.scale = k;
+    Some(())
 }
 
 /// Appends the encoding of `vs` (any `f64` bit patterns) to `out`.
@@ -131,7 +165,7 @@ pub fn encode_values(vs: &[f64], out: &mut Vec<u8>) {
             }
         }
     }
-    if let Some(z) = maybe_compress(&out[at + 1..]) {
+    if let Some(z) = maybe_compress(&out[at + 1..], vs.len()) {
         let scheme = out[at];
         out.truncate(at);
         out.push(scheme | ZSTD_FLAG);

@@ -60,18 +60,32 @@ impl BitReader<'_> {
                 self.src.len() * 8
             )));
         }
-        let mut v = 0u64;
-        let mut left = n;
-        while left > 0 {
-            let byte = self.src[self.bit >> 3];
-            let off = (self.bit & 7) as u32;
-            let take = (8 - off).min(left);
-            let bits = (u64::from(byte) >> (8 - off - take)) & ((1u64 << take) - 1);
-            v = (v << take) | bits;
-            self.bit += take as usize;
-            left -= take;
+        if n == 0 {
+            return Ok(0);
         }
+        let byte = self.bit >> 3;
+        let off = (self.bit & 7) as u32;
+        let mut v = be_u64_padded(self.src, byte) << off;
+        if off + n > 64 {
+            v |= u64::from(self.src[byte + 8]) >> (8 - off);
+        }
+        self.bit = end;
+        let v = v >> (64 - n);
         Ok(v)
+    }
+}
+
+/// The 8 bytes at `at` as a big-endian `u64`, zero-padded past the end of `src`.
+#[inline(always)]
+fn be_u64_padded(src: &[u8], at: usize) -> u64 {
+    match src.get(at..at + 8) {
+        Some(w) => u64::from_be_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+        None => {
+            let mut w = [0u8; 8];
+            let tail = &src[at.min(src.len())..];
+            w[..tail.len()].copy_from_slice(tail);
+            u64::from_be_bytes(w)
+        }
     }
 }
 
