@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -12,13 +12,14 @@ use gnomon_tsdb_core::model::{Label, Labels, Sample};
 use super::batch::{Batch, IngestReport};
 use super::{IngestCounters, IngestState, body};
 use crate::push::vmjson;
+use crate::textparse::{Format, format_from_content_type};
 
 /// `POST /api/v1/import/prometheus`.
 pub(super) async fn prometheus(
     State(st): State<IngestState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    raw: Bytes,
+    raw: Body,
 ) -> Response {
     let params = Params::parse(query.as_deref(), b"");
     let extra = match extra_labels(&params) {
@@ -44,13 +45,17 @@ pub(super) async fn prometheus(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
+    // OpenMetrics needs the whole body (`# EOF`, `_created` lines); Prometheus text is
+    // processed in runs of lines as it arrives.
+    let whole = matches!(format_from_content_type(&content_type), Format::OpenMetrics);
     run(
         st,
         headers,
         raw,
         IngestKind::Prometheus,
-        move |data, batch| {
-            super::prometheus::ingest(data, &content_type, &extra, default_ts, batch)
+        whole,
+        move |data, lines_before, batch| {
+            super::prometheus::ingest(data, &content_type, &extra, default_ts, lines_before, batch)
         },
     )
     .await
@@ -60,12 +65,24 @@ pub(super) async fn prometheus(
 pub(super) async fn vmimport(
     State(st): State<IngestState>,
     headers: HeaderMap,
-    raw: Bytes,
+    raw: Body,
 ) -> Response {
-    run(st, headers, raw, IngestKind::VmImport, vmimport_lines).await
+    run(
+        st,
+        headers,
+        raw,
+        IngestKind::VmImport,
+        false,
+        vmimport_lines,
+    )
+    .await
 }
 
-fn vmimport_lines(data: &[u8], batch: &mut Batch) -> gnomon_tsdb_core::Result<()> {
+fn vmimport_lines(
+    data: &[u8],
+    lines_before: usize,
+    batch: &mut Batch,
+) -> gnomon_tsdb_core::Result<()> {
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -76,7 +93,7 @@ fn vmimport_lines(data: &[u8], batch: &mut Batch) -> gnomon_tsdb_core::Result<()
                     batch.append(&parsed.labels, s)?;
                 }
             }
-            Err(e) => batch.bad_line(i + 1, e.to_string()),
+            Err(e) => batch.bad_line(lines_before + i + 1, e.to_string()),
         }
     }
     Ok(())
@@ -88,21 +105,38 @@ enum IngestKind {
     VmImport,
 }
 
-/// Decodes the body and runs `lines` over it on a blocking thread with a fresh batch,
-/// then turns the outcome into the response: 204 when every line was good, 400 naming
-/// the bad lines, 503 when a commit failed.
+/// What stops an ingest request early.
+enum Stop {
+    /// The body could not be read or is too large.
+    Body(body::BodyError),
+    /// A commit failed.
+    Store(gnomon_tsdb_core::Error),
+}
+
+impl From<body::BodyError> for Stop {
+    fn from(e: body::BodyError) -> Self {
+        Stop::Body(e)
+    }
+}
+
+/// Streams the body to a blocking worker that runs `lines` over runs of complete lines
+/// (the whole body when `whole`) with one batch, then turns the outcome into the
+/// response: 204 when every line was good, 400 naming the bad lines, 413 for an
+/// oversized line, 503 when a commit failed. Rows of lines before a body error stay
+/// stored.
 async fn run(
     st: IngestState,
     headers: HeaderMap,
-    raw: Bytes,
+    raw: Body,
     kind: IngestKind,
-    lines: impl FnOnce(&[u8], &mut Batch) -> gnomon_tsdb_core::Result<()> + Send + 'static,
+    whole: bool,
+    mut lines: impl FnMut(&[u8], usize, &mut Batch) -> gnomon_tsdb_core::Result<()> + Send + 'static,
 ) -> Response {
-    let data = match body::decode(&headers, &raw, st.opts.max_body_bytes) {
-        Ok(d) => d,
+    let gzip = match body::is_gzip(&headers) {
+        Ok(g) => g,
         Err((status, msg)) => return text(status, msg),
     };
-    drop(raw);
+    let rx = body::forward(raw);
     let counters = st.counters.clone();
     let work = move || {
         let mut batch = Batch::new(
@@ -110,11 +144,28 @@ async fn run(
             st.opts.batch_rows,
             st.opts.max_reported_errors,
         );
-        let outcome = lines(&data, &mut batch);
+        let reader = body::ChannelReader::new(rx);
+        let max = st.opts.max_body_bytes;
+        let mut each =
+            |data: &[u8], before: usize| lines(data, before, &mut batch).map_err(Stop::Store);
+        let streamed = if gzip {
+            body::for_each_lines(
+                flate2::read::MultiGzDecoder::new(reader),
+                max,
+                whole,
+                &mut each,
+            )
+        } else {
+            body::for_each_lines(reader, max, whole, &mut each)
+        };
         let committed = batch.committed();
-        match outcome.and_then(|()| batch.finish()) {
-            Ok(report) => Ok(report),
-            Err(e) => Err((committed, e)),
+        match streamed {
+            Ok(()) => batch.finish().map_err(|e| (committed, Stop::Store(e))),
+            Err(stop) => {
+                // Keep what the valid lines before the failure appended.
+                let committed = batch.finish().map_or(committed, |r| r.rows);
+                Err((committed, stop))
+            }
         }
     };
     let outcome = match tokio::task::spawn_blocking(work).await {
@@ -136,12 +187,19 @@ async fn run(
             IngestCounters::add(&counters.bad_lines, report.bad_lines as u64);
             answer(&report)
         }
-        Err((committed, e)) => {
+        Err((committed, Stop::Store(e))) => {
             IngestCounters::add(rows_counter, committed);
             log::error!("cannot store ingested rows: {e}");
             text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("cannot store rows: {e}"),
+            )
+        }
+        Err((committed, Stop::Body((status, msg)))) => {
+            IngestCounters::add(rows_counter, committed);
+            text(
+                status,
+                format!("{msg}; {committed} row(s) before it were stored"),
             )
         }
     }

@@ -91,11 +91,11 @@ pub fn ingest_router(
     counters: Arc<IngestCounters>,
     opts: IngestOptions,
 ) -> Router {
-    let limit = opts.max_body_bytes;
     Router::new()
         .route("/api/v1/import/prometheus", post(ingest::prometheus))
         .route("/api/v1/import", post(ingest::vmimport))
-        .layer(DefaultBodyLimit::max(limit))
+        // Bodies are streamed; `max_body_bytes` bounds one line (see `body`).
+        .layer(DefaultBodyLimit::disable())
         .with_state(IngestState {
             appenders,
             counters,

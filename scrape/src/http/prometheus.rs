@@ -14,6 +14,7 @@ pub(super) fn ingest(
     content_type: &str,
     extra: &[Label],
     default_ts: i64,
+    lines_before: usize,
     batch: &mut Batch,
 ) -> gnomon_tsdb_core::Result<()> {
     for entry in Parser::new(data, format_from_content_type(content_type)) {
@@ -28,7 +29,10 @@ pub(super) fn ingest(
                 }
             }
             Ok(_) => {}
-            Err(e) => batch.bad_line(e.line, e.to_string()),
+            Err(e) => batch.bad_line(
+                lines_before + e.line,
+                format!("column {}: {}", e.column, e.kind),
+            ),
         }
     }
     Ok(())
