@@ -18,6 +18,8 @@ fn opts() -> Options {
         background_merges: false,
         flush_interval: Duration::from_secs(3600),
         shards: 2,
+        // Tiny shard buffers: commits exercise raw and encoded in-memory parts too.
+        shard_rows: 3,
         ..Options::default()
     }
 }

@@ -34,6 +34,10 @@ pub struct Options {
     /// Buffered rows become an in-memory part after this long (or when a shard's buffer is
     /// full); in-memory parts are written to disk after `flush_interval` too.
     pub flush_interval: Duration,
+    /// A shard's buffer becomes an encoded in-memory part at this many rows. The default,
+    /// 256k rows (6 MiB of raw rows per shard), keeps the buffers' memory small while
+    /// giving the encoder blocks long enough to compress.
+    pub shard_rows: usize,
     /// Run merges in background threads. Tests that want deterministic part counts turn
     /// this off and call `force_merge`.
     pub background_merges: bool,
@@ -48,6 +52,7 @@ impl Default for Options {
             memory_budget: 512 << 20,
             shards: std::thread::available_parallelism().map_or(2, |n| n.get()),
             flush_interval: Duration::from_secs(5),
+            shard_rows: 256 * 1024,
             background_merges: true,
         }
     }

@@ -182,10 +182,36 @@ impl Partition {
         }
     }
 
-    /// Adds an in-memory part.
-    pub fn add_rows(&self, rows: Vec<Row>) {
-        let part = Part::Rows(Arc::new(RowsPart::new(rows)));
-        self.state.write().parts.push(part);
+    /// Adds raw rows as an in-memory part and returns it.
+    pub fn add_rows(&self, rows: Vec<Row>) -> Arc<RowsPart> {
+        let r = Arc::new(RowsPart::new(rows));
+        self.state.write().parts.push(Part::Rows(r.clone()));
+        r
+    }
+
+    /// Encodes a raw in-memory part and swaps the encoding in for it (unless a flush took
+    /// it meanwhile). Readers see the same samples before and after the swap.
+    pub fn encode_rows(&self, raw: &Arc<RowsPart>) -> Result<()> {
+        let mut rows = raw.rows.clone();
+        rows.sort_unstable_by(|a, b| a.sid.cmp(&b.sid).then(a.t.cmp(&b.t)));
+        let mut w = PartWriter::in_memory();
+        let keep_all = MergeRules {
+            deleted: &RoaringBitmap::new(),
+            min_t: i64::MIN,
+            dedup_ms: 0,
+        };
+        merge_into(&mut w, &[], &rows, &keep_all)?;
+        drop(rows);
+        let part = Arc::new(FilePart::from_vec(self.dir.join("in-memory"), w.finish_in_memory())?);
+        let mut st = self.state.write();
+        if let Some(slot) = st
+            .parts
+            .iter_mut()
+            .find(|p| matches!(p, Part::Rows(r) if Arc::ptr_eq(r, raw)))
+        {
+            *slot = Part::Mem(part);
+        }
+        Ok(())
     }
 
     /// Writes the manifest for `st`.
@@ -196,7 +222,7 @@ impl Partition {
                 .iter()
                 .filter_map(|p| match p {
                     Part::File(f) => Some(f.name.clone()),
-                    Part::Rows(_) => None,
+                    Part::Rows(_) | Part::Mem(_) => None,
                 })
                 .collect(),
             indexes: st.index_files.iter().map(|e| e.name.clone()).collect(),
@@ -208,13 +234,11 @@ impl Partition {
     pub fn flush(&self, ctx: &Ctx<'_>) -> Result<u64> {
         let (rows_parts, frozen) = {
             let mut st = self.state.write();
-            let rows: Vec<Arc<RowsPart>> = st
+            let rows: Vec<Part> = st
                 .parts
                 .iter()
-                .filter_map(|p| match p {
-                    Part::Rows(r) => Some(r.clone()),
-                    Part::File(_) => None,
-                })
+                .filter(|p| !matches!(p, Part::File(_)))
+                .cloned()
                 .collect();
             let frozen = if st.mem_index.is_empty() {
                 None
@@ -228,15 +252,20 @@ impl Partition {
         let mut new_part = None;
         let mut written = 0;
         if !rows_parts.is_empty() {
-            let mut rows: Vec<Row> = rows_parts
-                .iter()
-                .flat_map(|r| r.rows.iter().copied())
-                .collect();
+            let mut rows: Vec<Row> = Vec::new();
+            let mut encoded: Vec<&FilePart> = Vec::new();
+            for p in &rows_parts {
+                match p {
+                    Part::Rows(r) => rows.extend_from_slice(&r.rows),
+                    Part::Mem(m) => encoded.push(m),
+                    Part::File(_) => {}
+                }
+            }
             rows.sort_unstable_by(|a, b| a.sid.cmp(&b.sid).then(a.t.cmp(&b.t)));
             let name = (ctx.new_file_name)("part");
             let path = self.dir.join("parts").join(&name);
             let mut w = PartWriter::create(&path)?;
-            let outcome = merge_into(&mut w, &[], &rows, &ctx.rules)?;
+            let outcome = merge_into(&mut w, &encoded, &rows, &ctx.rules)?;
             w.finish()?;
             written = outcome.rows_out;
             new_part = Some(Part::File(Arc::new(FilePartEntry {
@@ -257,7 +286,12 @@ impl Partition {
         }
         let mut st = self.state.write();
         st.parts.retain(|p| match p {
-            Part::Rows(r) => !rows_parts.iter().any(|x| Arc::ptr_eq(x, r)),
+            Part::Rows(r) => !rows_parts
+                .iter()
+                .any(|x| matches!(x, Part::Rows(y) if Arc::ptr_eq(y, r))),
+            Part::Mem(m) => !rows_parts
+                .iter()
+                .any(|x| matches!(x, Part::Mem(y) if Arc::ptr_eq(y, m))),
             Part::File(_) => true,
         });
         st.parts.extend(new_part);
@@ -334,7 +368,7 @@ impl Partition {
             let mut st = self.state.write();
             st.parts.retain(|p| match p {
                 Part::File(f) => !inputs.iter().any(|x| Arc::ptr_eq(x, f)),
-                Part::Rows(_) => true,
+                Part::Rows(_) | Part::Mem(_) => true,
             });
             st.parts.extend(output);
             self.write_manifest(&st)?;
@@ -395,7 +429,7 @@ impl Partition {
             .iter()
             .filter_map(|p| match p {
                 Part::File(f) => Some(Path::new("parts").join(&f.name)),
-                Part::Rows(_) => None,
+                Part::Rows(_) | Part::Mem(_) => None,
             })
             .collect();
         v.extend(

@@ -126,8 +126,7 @@ impl SelectIter {
                 continue;
             }
             for p in parts {
-                let Part::File(f) = p else { continue };
-                let part = &f.part;
+                let Some(part) = p.encoded() else { continue };
                 let info = part.info();
                 if !self.range.overlaps(info.min_t, info.max_t) {
                     continue;

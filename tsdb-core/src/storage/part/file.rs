@@ -26,10 +26,26 @@ pub(crate) struct PartInfo {
     pub max_t: i64,
 }
 
+/// The bytes of a part: a file's memory map, or a heap buffer (in-memory parts).
+enum PartBytes {
+    Mmap(Mmap),
+    Heap(Vec<u8>),
+}
+
+impl std::ops::Deref for PartBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            PartBytes::Mmap(m) => m,
+            PartBytes::Heap(v) => v,
+        }
+    }
+}
+
 /// A readable immutable part.
 pub(crate) struct FilePart {
     path: PathBuf,
-    bytes: Mmap,
+    bytes: PartBytes,
     index_offset: usize,
     info: PartInfo,
 }
@@ -43,10 +59,15 @@ impl FilePart {
         // unlinked), so the mapped bytes cannot change under us. Reads never trust their
         // content: every offset is checked against the map's length.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io("mmap", path, e))?;
-        Self::validate(path.to_path_buf(), map)
+        Self::validate(path.to_path_buf(), PartBytes::Mmap(map))
     }
 
-    fn validate(path: PathBuf, bytes: Mmap) -> Result<FilePart> {
+    /// A part held in memory (`name` only names it in errors).
+    pub fn from_vec(name: PathBuf, bytes: Vec<u8>) -> Result<FilePart> {
+        Self::validate(name, PartBytes::Heap(bytes))
+    }
+
+    fn validate(path: PathBuf, bytes: PartBytes) -> Result<FilePart> {
         let b: &[u8] = &bytes;
         let corrupt =
             |off: usize, detail: String| Error::corrupt(&path, off as u64, "part footer", detail);
@@ -119,7 +140,7 @@ impl FilePart {
     /// The `i`-th block's metadata (blocks sorted by series id, then time).
     pub fn meta(&self, i: usize) -> BlockMeta {
         let off = self.index_offset + i * BLOCK_META_SIZE;
-        BlockMeta::decode(&self.bytes[..][off..off + BLOCK_META_SIZE])
+        BlockMeta::decode(&self.bytes[off..off + BLOCK_META_SIZE])
             .expect("BUG: block index validated at open")
     }
 
@@ -139,7 +160,7 @@ impl FilePart {
 
     /// Raw payload bytes of a block (timestamps then values), checked against the crc.
     pub fn raw_block(&self, m: &BlockMeta) -> Result<&[u8]> {
-        let data = &self.bytes[..][..self.index_offset];
+        let data = &self.bytes[..self.index_offset];
         let end = usize::try_from(m.end()).unwrap_or(usize::MAX);
         let Some(raw) = data.get(m.offset as usize..end) else {
             return Err(Error::corrupt(

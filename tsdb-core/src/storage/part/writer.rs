@@ -15,11 +15,33 @@ use crate::error::{Error, Result};
 /// query for a short window decodes little more than it needs.
 pub(crate) const MAX_BLOCK_SAMPLES: usize = 8192;
 
-/// Builds one part file.
+/// Where a part is written.
+enum Sink {
+    /// A file under a temporary name, renamed into place by `finish`.
+    File {
+        out: BufWriter<File>,
+        tmp: PathBuf,
+        path: PathBuf,
+    },
+    /// A heap buffer (in-memory parts).
+    Mem(Vec<u8>),
+}
+
+impl Sink {
+    fn write_all(&mut self, b: &[u8]) -> Result<()> {
+        match self {
+            Sink::File { out, tmp, .. } => out.write_all(b).map_err(|e| Error::io("write", tmp.as_path(), e)),
+            Sink::Mem(v) => {
+                v.extend_from_slice(b);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Builds one part, in a file or in memory.
 pub(crate) struct PartWriter {
-    out: BufWriter<File>,
-    tmp: PathBuf,
-    path: PathBuf,
+    sink: Sink,
     offset: u64,
     index: Vec<u8>,
     info: PartInfo,
@@ -32,10 +54,21 @@ impl PartWriter {
     pub fn create(path: &Path) -> Result<PartWriter> {
         let tmp = path.with_extension("tmp");
         let f = File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-        Ok(PartWriter {
+        Ok(Self::new(Sink::File {
             out: BufWriter::with_capacity(1 << 20, f),
             tmp,
             path: path.to_path_buf(),
+        }))
+    }
+
+    /// Starts writing a part in memory; [`PartWriter::finish_in_memory`] returns it.
+    pub fn in_memory() -> PartWriter {
+        Self::new(Sink::Mem(Vec::new()))
+    }
+
+    fn new(sink: Sink) -> PartWriter {
+        PartWriter {
+            sink,
             offset: 0,
             index: Vec::new(),
             info: PartInfo {
@@ -45,7 +78,7 @@ impl PartWriter {
             },
             last: None,
             buf: Vec::new(),
-        })
+        }
     }
 
     /// Adds samples of series `sid` (timestamps strictly increasing, later than anything
@@ -88,9 +121,7 @@ impl PartWriter {
                 format!("block of series {} out of order", meta.sid),
             ));
         }
-        self.out
-            .write_all(raw)
-            .map_err(|e| Error::io("write", &self.tmp, e))?;
+        self.sink.write_all(raw)?;
         let mut m = *meta;
         m.offset = self.offset;
         m.encode(&mut self.index);
@@ -103,14 +134,11 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Writes the block index and footer, fsyncs, renames into place and fsyncs the
-    /// directory. Returns the part's summary.
-    pub fn finish(mut self) -> Result<PartInfo> {
+    fn footer(&mut self) -> Vec<u8> {
         if self.info.blocks == 0 {
             self.info.min_t = 0;
             self.info.max_t = 0;
         }
-        let index_offset = self.offset;
         let mut foot = Vec::with_capacity(FOOTER_SIZE);
         foot.extend_from_slice(PART_MAGIC);
         foot.extend_from_slice(&PART_VERSION.to_le_bytes());
@@ -119,27 +147,44 @@ impl PartWriter {
         foot.extend_from_slice(&self.info.rows.to_le_bytes());
         foot.extend_from_slice(&self.info.min_t.to_le_bytes());
         foot.extend_from_slice(&self.info.max_t.to_le_bytes());
-        foot.extend_from_slice(&index_offset.to_le_bytes());
+        foot.extend_from_slice(&self.offset.to_le_bytes());
         foot.extend_from_slice(&crc32fast::hash(&self.index).to_le_bytes());
         let crc = crc32fast::hash(&foot);
         foot.extend_from_slice(&crc.to_le_bytes());
-        let tmp = self.tmp.clone();
+        foot
+    }
+
+    /// Writes the block index and footer, fsyncs, renames into place and fsyncs the
+    /// directory. Returns the part's summary.
+    pub fn finish(mut self) -> Result<PartInfo> {
+        let foot = self.footer();
+        let index = std::mem::take(&mut self.index);
+        self.sink.write_all(&index)?;
+        self.sink.write_all(&foot)?;
+        let Sink::File { out, tmp, path } = self.sink else {
+            panic!("BUG: finish called on an in-memory part writer");
+        };
         let io = |op, e| Error::io(op, &tmp, e);
-        self.out
-            .write_all(&self.index)
-            .map_err(|e| io("write", e))?;
-        self.out.write_all(&foot).map_err(|e| io("write", e))?;
-        let f = self
-            .out
-            .into_inner()
-            .map_err(|e| io("write", e.into_error()))?;
+        let f = out.into_inner().map_err(|e| io("write", e.into_error()))?;
         f.sync_all().map_err(|e| io("fsync", e))?;
         drop(f);
-        std::fs::rename(&tmp, &self.path).map_err(|e| io("rename", e))?;
-        if let Some(dir) = self.path.parent() {
+        std::fs::rename(&tmp, &path).map_err(|e| io("rename", e))?;
+        if let Some(dir) = path.parent() {
             crate::fs::sync_dir(dir)?;
         }
         Ok(self.info)
+    }
+
+    /// Completes an in-memory part and returns its bytes.
+    pub fn finish_in_memory(mut self) -> Vec<u8> {
+        let foot = self.footer();
+        let index = std::mem::take(&mut self.index);
+        let Sink::Mem(mut v) = self.sink else {
+            panic!("BUG: finish_in_memory called on a file part writer");
+        };
+        v.extend_from_slice(&index);
+        v.extend_from_slice(&foot);
+        v
     }
 }
 
