@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     logger::init(cfg.log_level);
+    limit_malloc_arenas();
     log::info!("starting gnomon-v{}", env!("CARGO_PKG_VERSION"));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -44,5 +45,18 @@ fn main() -> ExitCode {
             log::error!("{e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// glibc gives each thread that allocates concurrently its own arena (up to 8 per core),
+/// and freed memory stays in the arena that held it: with ingest handlers on blocking
+/// threads the peak RSS on the bench dataset was 292 MiB with the default, 222 MiB with two
+/// arenas, for the same CPU per sample.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; it is called before the runtime's
+    // threads exist, and M_ARENA_MAX accepts any positive value.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
     }
 }

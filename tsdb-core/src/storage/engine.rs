@@ -236,7 +236,9 @@ impl Inner {
     fn move_and_encode_shard(&self, i: usize) {
         for (p, raw) in self.move_shard(i) {
             if let Err(e) = p.encode_rows(&raw) {
-                log::error!("cannot encode an in-memory part: {e}; it stays raw until the next flush");
+                log::error!(
+                    "cannot encode an in-memory part: {e}; it stays raw until the next flush"
+                );
             }
         }
     }

@@ -202,7 +202,10 @@ impl Partition {
         };
         merge_into(&mut w, &[], &rows, &keep_all)?;
         drop(rows);
-        let part = Arc::new(FilePart::from_vec(self.dir.join("in-memory"), w.finish_in_memory())?);
+        let part = Arc::new(FilePart::from_vec(
+            self.dir.join("in-memory"),
+            w.finish_in_memory(),
+        )?);
         let mut st = self.state.write();
         if let Some(slot) = st
             .parts

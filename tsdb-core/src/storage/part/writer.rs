@@ -30,7 +30,9 @@ enum Sink {
 impl Sink {
     fn write_all(&mut self, b: &[u8]) -> Result<()> {
         match self {
-            Sink::File { out, tmp, .. } => out.write_all(b).map_err(|e| Error::io("write", tmp.as_path(), e)),
+            Sink::File { out, tmp, .. } => out
+                .write_all(b)
+                .map_err(|e| Error::io("write", tmp.as_path(), e)),
             Sink::Mem(v) => {
                 v.extend_from_slice(b);
                 Ok(())
