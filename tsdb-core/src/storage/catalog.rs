@@ -148,3 +148,42 @@ fn load_file(path: &Path, bytes: &[u8], registry: &Registry) {
         log::warn!("{}: checksum mismatch; kept {n} records", path.display());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+
+    /// Pins the catalog file layout of `docs/format/part.md` and checks that a damaged
+    /// file keeps the records before the damage.
+    #[test]
+    fn golden_file_and_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::new(1024);
+        let a = Labels::from_pairs(&[("__name__", "a")]);
+        let b = Labels::from_pairs(&[("__name__", "b")]);
+        let mut c = Catalog::open(dir.path(), &reg).unwrap();
+        let mut key = Vec::new();
+        assert_eq!(reg.id_of(&a, &mut key), 0);
+        assert_eq!(reg.id_of(&b, &mut key), 1);
+        c.persist(&reg, 2).unwrap();
+        let path = dir.path().join("0000000000000000.series");
+        let bytes = std::fs::read(&path).unwrap();
+        let mut want = b"GNMSER01".to_vec();
+        for (id, l) in [(0u8, &a), (1, &b)] {
+            let enc = l.to_bytes();
+            want.extend_from_slice(&[id, enc.len() as u8]);
+            want.extend_from_slice(&enc);
+        }
+        let crc = crc32fast::hash(&want);
+        want.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(bytes, want);
+
+        // Cut inside the second record: the first survives.
+        std::fs::write(&path, &bytes[..bytes.len() - 8]).unwrap();
+        let reg2 = Registry::new(1024);
+        Catalog::open(dir.path(), &reg2).unwrap();
+        assert_eq!(reg2.labels(0), Some(a));
+        assert_eq!(reg2.labels(1), None);
+    }
+}

@@ -109,6 +109,33 @@ mod tests {
     use super::*;
     use crate::model::STALE_NAN;
 
+    /// Pins the commit record layout of `docs/format/part.md`.
+    #[test]
+    fn golden_commit_record() {
+        let l = Labels::from_pairs(&[("__name__", "up")]).to_bytes();
+        let rows = [
+            Row {
+                sid: 1,
+                t: 1000,
+                v: 1.0,
+            },
+            Row {
+                sid: 1,
+                t: 900,
+                v: 2.0,
+            },
+        ];
+        let mut buf = Vec::new();
+        encode_commit(&[(1, &l)], &rows, &mut buf);
+        let mut want = vec![1u8, 1, 1, l.len() as u8];
+        want.extend_from_slice(&l);
+        want.extend_from_slice(&[2, 1, 0xd0, 0x0f]); // 2 rows; sid 1; zigzag(1000)
+        want.extend_from_slice(&1.0f64.to_bits().to_le_bytes());
+        want.extend_from_slice(&[1, 0xc7, 0x01]); // sid 1; zigzag(-100)
+        want.extend_from_slice(&2.0f64.to_bits().to_le_bytes());
+        assert_eq!(buf, want);
+    }
+
     #[test]
     fn commit_round_trip() {
         let l = Labels::from_pairs(&[("__name__", "up")]);
