@@ -43,12 +43,15 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(i) = line.find("listening on http") {
+                let addr = line.find("listening on http").map(|i| {
                     let url = &line[i + "listening on ".len()..];
-                    let addr = url.split("://").nth(1).unwrap_or("").trim().to_owned();
+                    url.split("://").nth(1).unwrap_or("").trim().to_owned()
+                });
+                // Log first, so that the log holds the line once the address is known.
+                log2.lock().unwrap().push(line);
+                if let Some(addr) = addr {
                     let _ = tx.send(addr);
                 }
-                log2.lock().unwrap().push(line);
             }
         });
         let addr = match rx.recv_timeout(START_TIMEOUT) {
