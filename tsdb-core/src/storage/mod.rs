@@ -6,6 +6,7 @@ mod background;
 mod calendar;
 mod catalog;
 mod engine;
+pub mod inspect;
 mod manifest;
 mod merge;
 mod options;
