@@ -90,10 +90,7 @@ async fn delete_series(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref(), &body);
-    let selectors = params.matchers()?;
-    if selectors.is_empty() {
-        return Err(ApiError::bad_data("missing `match[]` arg"));
-    }
+    let selectors = params.required_matchers()?;
     let deleted = blocking(move || {
         let mut n = 0;
         for m in &selectors {

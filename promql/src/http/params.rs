@@ -55,6 +55,18 @@ impl Params {
             .collect()
     }
 
+    /// Like [`Params::matchers`], for endpoints that need at least one `match[]`.
+    ///
+    /// # Errors
+    /// As [`Params::matchers`]; [`ApiError::bad_data`] when there is no `match[]`.
+    pub fn required_matchers(&self) -> Result<Vec<Vec<Matcher>>, ApiError> {
+        let m = self.matchers()?;
+        if m.is_empty() {
+            return Err(ApiError::bad_data("missing `match[]` arg"));
+        }
+        Ok(m)
+    }
+
     /// The `[start, end]` range of the request in milliseconds; a missing bound is open
     /// (VictoriaMetrics 1.79 and Prometheus search all time when none is given).
     ///

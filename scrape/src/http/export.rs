@@ -21,10 +21,7 @@ pub(super) async fn handle(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref(), &body);
-    let selectors = params.matchers()?;
-    if selectors.is_empty() {
-        return Err(ApiError::bad_data("missing `match[]` arg"));
-    }
+    let selectors = params.required_matchers()?;
     let range = params.time_range()?;
     let max_per_line = match params.get("max_rows_per_line").filter(|s| !s.is_empty()) {
         None => usize::MAX,
