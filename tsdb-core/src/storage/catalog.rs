@@ -20,7 +20,9 @@ use crate::fs;
 use crate::model::{put_uvarint, take_uvarint};
 
 const MAGIC: &[u8; 8] = b"GNMSER01";
-/// Above this many catalog files, open rewrites them as one.
+/// Above this many catalog files they are rewritten as one (at open, and when a flush
+/// adds one too many): with a flush per second and steady series churn that is one
+/// rewrite a minute, each costing one pass over the labels of all series.
 const MAX_FILES: usize = 64;
 
 /// Reads and appends catalog files.
@@ -29,6 +31,8 @@ pub(crate) struct Catalog {
     /// Ids below this are in catalog files.
     persisted_below: u32,
     next_file: u64,
+    /// The catalog files, oldest first.
+    files: Vec<PathBuf>,
 }
 
 impl Catalog {
@@ -41,21 +45,32 @@ impl Catalog {
             dir: dir.to_path_buf(),
             persisted_below: 0,
             next_file: 0,
+            files: Vec::new(),
         };
-        for (n, path) in &files {
+        for (n, path) in files {
             c.next_file = c.next_file.max(n + 1);
-            let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-            load_file(path, &bytes, registry);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            load_file(&path, &bytes, registry);
+            c.files.push(path);
         }
         c.persisted_below = registry.next_id();
-        if files.len() > MAX_FILES {
-            c.write_file(registry, 0, c.persisted_below)?;
-            for (_, p) in &files {
-                std::fs::remove_file(p).map_err(|e| Error::io("remove", p, e))?;
-            }
-            fs::sync_dir(dir)?;
-        }
+        c.compact_if_needed(registry)?;
         Ok(c)
+    }
+
+    /// Rewrites every file as one when there are more than [`MAX_FILES`]. The new file is
+    /// in place before the old ones go, so a crash in between only leaves duplicates,
+    /// which loading tolerates.
+    fn compact_if_needed(&mut self, registry: &Registry) -> Result<()> {
+        if self.files.len() <= MAX_FILES {
+            return Ok(());
+        }
+        let old = std::mem::take(&mut self.files);
+        self.write_file(registry, 0, self.persisted_below)?;
+        for p in &old {
+            std::fs::remove_file(p).map_err(|e| Error::io("remove", p, e))?;
+        }
+        fs::sync_dir(&self.dir)
     }
 
     /// Persists the labels of ids in `[persisted_below, up_to)`.
@@ -63,6 +78,7 @@ impl Catalog {
         if up_to > self.persisted_below {
             self.write_file(registry, self.persisted_below, up_to)?;
             self.persisted_below = up_to;
+            self.compact_if_needed(registry)?;
         }
         Ok(())
     }
@@ -78,12 +94,14 @@ impl Catalog {
         buf.extend_from_slice(&crc.to_le_bytes());
         let path = self.dir.join(format!("{:016x}.series", self.next_file));
         self.next_file += 1;
-        fs::write_file_atomic(&path, &buf)
+        fs::write_file_atomic(&path, &buf)?;
+        self.files.push(path);
+        Ok(())
     }
 
     /// Paths of the catalog files (for snapshots).
-    pub fn files(&self) -> Result<Vec<PathBuf>> {
-        Ok(list(&self.dir)?.into_iter().map(|(_, p)| p).collect())
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
     }
 }
 
@@ -178,6 +196,20 @@ mod tests {
         let crc = crc32fast::hash(&want);
         want.extend_from_slice(&crc.to_le_bytes());
         assert_eq!(bytes, want);
+
+        // Past MAX_FILES files they are rewritten as one holding every series.
+        for i in 0..MAX_FILES as u32 {
+            let l = Labels::from_pairs(&[("__name__", format!("m{i}"))]);
+            let id = reg.id_of(&l, &mut key);
+            c.persist(&reg, id + 1).unwrap();
+        }
+        assert_eq!(c.files().len(), 1);
+        assert_eq!(list(dir.path()).unwrap().len(), 1);
+        let reg3 = Registry::new(1024);
+        Catalog::open(dir.path(), &reg3).unwrap();
+        assert_eq!(reg3.next_id(), reg.next_id());
+        std::fs::remove_file(&c.files()[0]).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
 
         // Cut inside the second record: the first survives.
         std::fs::write(&path, &bytes[..bytes.len() - 8]).unwrap();

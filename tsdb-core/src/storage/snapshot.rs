@@ -36,7 +36,7 @@ impl Inner {
                     link(&p.dir.join(&rel), &pdst.join(&rel))?;
                 }
             }
-            for f in self.catalog.lock().files()? {
+            for f in self.catalog.lock().files() {
                 let name = f.file_name().map(PathBuf::from).unwrap_or_default();
                 link(&f, &tmp.join("series").join(name))?;
             }
