@@ -60,19 +60,27 @@ pub fn verify_part(bytes: Vec<u8>) -> Result<PartSummary> {
     })
 }
 
-/// Decodes a write-ahead-log commit record: the labelled series and the rows
-/// `(series id, timestamp, value)`.
+/// A decoded write-ahead-log commit record.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CommitRecord {
+    /// Series ids whose labels the record carries.
+    pub series: Vec<(u32, Labels)>,
+    /// Rows: series id, timestamp (ms), value.
+    pub rows: Vec<(u32, i64, f64)>,
+}
+
+/// Decodes a write-ahead-log commit record.
 ///
 /// # Errors
 /// [`Error::Decode`] for malformed bytes.
-pub fn decode_commit_record(bytes: &[u8]) -> Result<(Vec<(u32, Labels)>, Vec<(u32, i64, f64)>)> {
-    let (mut series, mut rows) = (Vec::new(), Vec::new());
+pub fn decode_commit_record(bytes: &[u8]) -> Result<CommitRecord> {
+    let mut rec = CommitRecord::default();
     decode_commit(
         bytes,
-        |s, l| series.push((s, l)),
-        |r| rows.push((r.sid, r.t, r.v)),
+        |s, l| rec.series.push((s, l)),
+        |r| rec.rows.push((r.sid, r.t, r.v)),
     )?;
-    Ok((series, rows))
+    Ok(rec)
 }
 
 #[cfg(test)]

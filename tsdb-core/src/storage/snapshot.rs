@@ -38,7 +38,7 @@ impl Inner {
             }
             for f in self.catalog.lock().files() {
                 let name = f.file_name().map(PathBuf::from).unwrap_or_default();
-                link(&f, &tmp.join("series").join(name))?;
+                link(f, &tmp.join("series").join(name))?;
             }
             let deleted = self.path.join(super::tombstones::FILE);
             if deleted.exists() {
