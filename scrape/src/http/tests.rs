@@ -254,3 +254,31 @@ async fn oversized_and_wrong_method_requests_are_refused() {
     let (status, _, _) = call(&app, get("/api/v1/import")).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+/// Bodies larger than one read and exports larger than one chunk: a 2 MiB import streams in
+/// several runs of lines and comes back whole, line by line, in several chunks.
+#[tokio::test]
+async fn large_import_and_export_stream() {
+    let store = MemStore::default();
+    let (app, _) = app(&store, IngestOptions::default());
+    let mut body = String::new();
+    for i in 0..80_000 {
+        body.push_str(&format!("big{{i=\"{}\"}} {i} {}\n", i % 500, 1_000 + i));
+    }
+    assert!(body.len() > 1 << 20);
+    let (status, _, text) = call(&app, post("/api/v1/import/prometheus", body)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let (status, _, text) = call(&app, get("/api/v1/export?match[]=big")).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 500);
+    let values: usize = lines
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["values"].as_array().unwrap().len()
+        })
+        .sum();
+    assert_eq!(values, 80_000);
+    assert!(text.len() > 256 * 1024, "the export spans several chunks");
+}
