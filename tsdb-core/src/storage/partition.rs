@@ -207,6 +207,9 @@ impl Partition {
             w.finish_in_memory(),
         )?);
         let mut st = self.state.write();
+        if raw.flushing.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         if let Some(slot) = st
             .parts
             .iter_mut()
@@ -243,6 +246,11 @@ impl Partition {
                 .filter(|p| !matches!(p, Part::File(_)))
                 .cloned()
                 .collect();
+            for p in &rows {
+                if let Part::Rows(r) = p {
+                    r.flushing.store(true, Ordering::Relaxed);
+                }
+            }
             let frozen = if st.mem_index.is_empty() {
                 None
             } else {

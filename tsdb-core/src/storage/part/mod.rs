@@ -25,13 +25,21 @@ pub(crate) struct RowsPart {
     pub rows: Vec<Row>,
     pub min_t: i64,
     pub max_t: i64,
+    /// Set (under the partition's lock) when a flush takes the part; an encoding made
+    /// meanwhile is then dropped instead of replacing it.
+    pub flushing: std::sync::atomic::AtomicBool,
 }
 
 impl RowsPart {
     pub fn new(rows: Vec<Row>) -> Self {
         let min_t = rows.iter().map(|r| r.t).min().unwrap_or(0);
         let max_t = rows.iter().map(|r| r.t).max().unwrap_or(0);
-        RowsPart { rows, min_t, max_t }
+        RowsPart {
+            rows,
+            min_t,
+            max_t,
+            flushing: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 }
 
