@@ -548,6 +548,32 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn label_values_and_numbers_survive_the_json(s in "\\PC*", v in proptest::num::f64::ANY) {
+            let mut q = String::from("foo{l=");
+            crate::parser::printer::write_string(&mut q, &s).unwrap();
+            q.push('}');
+            let t = tree(&q);
+            proptest::prop_assert_eq!(t["matchers"][0]["value"].as_str(), Some(s.as_str()));
+            let t = tree(&Number(v).to_string());
+            let val = t["val"].as_str().unwrap();
+            let back = match val {
+                "+Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                v => v.parse::<f64>().unwrap(),
+            };
+            proptest::prop_assert!(back.to_bits() == v.to_bits() || (v.is_nan() && back.is_nan()));
+            if v.is_finite() {
+                // A JSON number (serde_json accepts it), exactly `v` (std's exact parser).
+                let text = json_number(v);
+                proptest::prop_assert!(serde_json::from_str::<f64>(&text).is_ok());
+                let j: f64 = text.parse().unwrap();
+                proptest::prop_assert_eq!(j.to_bits(), v.to_bits());
+            }
+        }
+    }
+
     #[test]
     fn matching_is_null_unless_both_sides_are_vectors() {
         assert!(tree("2 * foo")["matching"].is_null());
