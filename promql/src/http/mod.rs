@@ -1,6 +1,8 @@
 //! The Prometheus HTTP API read endpoints that need no query engine, over any
 //! [`Querier`]: `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values`
-//! (GET, or POST with a form body), with VictoriaMetrics' response shapes.
+//! (GET, or POST with a form body), with VictoriaMetrics' response shapes; and
+//! `/api/v1/format_query` / `/api/v1/parse_query`, which only parse `query` and answer
+//! with its canonical text / its syntax tree in Prometheus' shapes.
 //!
 //! ```no_run
 //! # fn demo(store: std::sync::Arc<dyn gnomon_tsdb_core::model::Querier>) {
@@ -14,10 +16,14 @@
 //! when the store fails.
 
 mod error;
+mod format;
 mod json;
 mod labels;
 mod params;
+mod parse_ast;
 mod series;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -28,12 +34,14 @@ use gnomon_tsdb_core::model::Querier;
 pub use error::{ApiError, json_response};
 pub use json::{write_json_string, write_labels_object};
 pub use params::{Params, parse_time};
+pub use parse_ast::ast_json;
 
 /// The shared state of the read handlers.
 pub type SharedQuerier = Arc<dyn Querier>;
 
 /// A router serving `/api/v1/series`, `/api/v1/labels` and
-/// `/api/v1/label/{name}/values` from `querier`.
+/// `/api/v1/label/{name}/values` from `querier`, and `/api/v1/format_query` and
+/// `/api/v1/parse_query` (the canonical text and the syntax tree of `query`).
 pub fn router(querier: SharedQuerier) -> Router {
     Router::new()
         .route("/api/v1/series", get(series::handle).post(series::handle))
@@ -41,6 +49,14 @@ pub fn router(querier: SharedQuerier) -> Router {
         .route(
             "/api/v1/label/{name}/values",
             get(labels::values).post(labels::values),
+        )
+        .route(
+            "/api/v1/format_query",
+            get(format::handle).post(format::handle),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(parse_ast::handle).post(parse_ast::handle),
         )
         .with_state(querier)
 }
