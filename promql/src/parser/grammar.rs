@@ -266,6 +266,13 @@ impl<'a> Parser<'a> {
         }
         for (word, left) in [("group_left", true), ("group_right", false)] {
             if let Some(r) = keyword(i, word) {
+                if m.matching.is_none() {
+                    return type_err(
+                        i,
+                        word.len(),
+                        format!("{word} must follow on(…) or ignoring(…)"),
+                    );
+                }
                 let (r, labels) = if ws(r).starts_with('(') {
                     self.label_list(r)?
                 } else {
@@ -465,8 +472,7 @@ impl<'a> Parser<'a> {
     /// `[range]` after a selector, or `[range:step]` after any expression.
     fn range_suffix(&self, i: &'a str, e: Expr) -> PResult<'a, Expr> {
         let open = i;
-        let i = &i[1..];
-        let (i, range) = self.duration_expr(i)?;
+        let (i, range) = self.duration_expr(&i[1..])?;
         let j = ws(i);
         if let Some(j) = j.strip_prefix(':') {
             let j = ws(j);

@@ -48,7 +48,15 @@ fn canonical_forms() {
             "a > bool on(x) group_left(y) b",
             "a > bool on(x) group_left(y) b",
         ),
-        ("a + group_left() b", "a + group_left b"),
+        (
+            "a + ignoring() group_left() b",
+            "a + ignoring() group_left b",
+        ),
+        ("a + on(x) group_left (b) c", "a + on(x) group_left(b) c"),
+        (
+            "a + on(x) group_left() (b + c)",
+            "a + on(x) group_left() (b + c)",
+        ),
         ("a + fill_left(1) fill_right(1) b", "a + fill(1) b"),
         ("x[1h/2]", "x[1h / 2]"),
         ("x offset (2 * 2)", "x offset (2 * 2)"),
@@ -141,6 +149,13 @@ fn errors_have_spans() {
     assert!(matches!(e.kind, ParseErrorKind::InvalidLiteral(_)));
     let e = err("x offset 5m offset 1m");
     assert_eq!(e.span, 12..18);
+    let e = err("a + group_left b");
+    assert_eq!(
+        (e.span.clone(), matches!(e.kind, ParseErrorKind::Type(_))),
+        (4..14, true)
+    );
+    let e = err_strict("x[0s]");
+    assert_eq!(e.span, 2..4);
     let e = err("round(x, 1, 2)");
     assert!(matches!(e.kind, ParseErrorKind::ArgCount { got: 3, .. }));
 }
