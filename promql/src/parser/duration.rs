@@ -4,7 +4,7 @@
 
 use crate::error::ParseErrorKind as K;
 use crate::parser::ast::{Duration, DurationFn, DurationOp, Number, SpecialFn};
-use crate::parser::grammar::{Parser, RED_ZONE, STACK_SEGMENT, consumed};
+use crate::parser::grammar::{Parser, RED_ZONE, STACK_SEGMENT};
 use crate::parser::lexer::{
     PErr, PResult, cut, duration_literal, ident, unsigned_number, word, ws,
 };
@@ -124,14 +124,6 @@ impl<'a> Parser<'a> {
             return cut(PErr::expected(i, "`$__interval` or `$__rate_interval`"));
         }
         if let Ok((r, ms)) = duration_literal(i) {
-            if ms == 0 && !self.mql() {
-                // As Prometheus' parseDuration: a zero literal is a mistake (`[0s]`).
-                return cut(PErr::span(
-                    i,
-                    consumed(i, r),
-                    K::InvalidLiteral("duration must be greater than 0".into()),
-                ));
-            }
             return Ok((r, Duration::Millis(ms)));
         }
         if i.starts_with(|c: char| c.is_ascii_digit() || c == '.') {

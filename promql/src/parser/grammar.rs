@@ -472,7 +472,16 @@ impl<'a> Parser<'a> {
     /// `[range]` after a selector, or `[range:step]` after any expression.
     fn range_suffix(&self, i: &'a str, e: Expr) -> PResult<'a, Expr> {
         let open = i;
-        let (i, range) = self.duration_expr(&i[1..])?;
+        let range_at = ws(&i[1..]);
+        let (i, range) = self.duration_expr(range_at)?;
+        if !self.mql() && range == Duration::Millis(0) {
+            // As Prometheus: `[0s]` is a mistake (`[30m+0s]` is fine).
+            return cut(PErr::span(
+                range_at,
+                consumed(range_at, i),
+                K::InvalidLiteral("duration must be greater than 0".into()),
+            ));
+        }
         let j = ws(i);
         if let Some(j) = j.strip_prefix(':') {
             let j = ws(j);
