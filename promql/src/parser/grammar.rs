@@ -107,7 +107,7 @@ impl<'a> Parser<'a> {
         let i = ws(i);
         match i.strip_prefix(tok) {
             Some(r) => Ok((r, ())),
-            None => cut(PErr::expected(i, &format!("`{tok}`"))),
+            None => cut(PErr::at(i, K::Expected(format!("`{tok}`")))),
         }
     }
 
