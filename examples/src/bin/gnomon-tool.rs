@@ -110,3 +110,34 @@ fn promql_check(args: &[String]) -> ExitCode {
         Err(code) => code,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn commands_are_distinct() {
+        for (k, a) in COMMANDS.iter().enumerate() {
+            for b in &COMMANDS[k + 1..] {
+                assert_ne!(a.words, b.words);
+            }
+        }
+    }
+
+    #[test]
+    fn query_arguments() {
+        let e = parse_query_args(&args(&["sum(x) by (a)"])).unwrap();
+        assert_eq!(e.to_string(), "sum by (a) (x)");
+        assert_eq!(
+            parse_query_args(&args(&["rate(x)", "--strict"])).unwrap_err(),
+            ExitCode::FAILURE
+        );
+        assert_eq!(parse_query_args(&args(&[])).unwrap_err(), ExitCode::from(2));
+        assert_eq!(promql_fmt(&args(&["a +"])), ExitCode::FAILURE);
+        assert_eq!(promql_check(&args(&["1 + 1"])), ExitCode::SUCCESS);
+    }
+}
