@@ -534,6 +534,10 @@ impl<'a> Parser<'a> {
         if c == '(' {
             let _g = self.enter(i)?;
             let (r, e) = self.expr(&i[1..])?;
+            if self.mql() && ws(r).starts_with(',') {
+                let first = ws(&i[1..]);
+                return self.union(r, ((first, consumed(first, r)), e));
+            }
             let (r, ()) = self.expect(r, ")")?;
             return Ok((r, e));
         }
@@ -558,6 +562,43 @@ impl<'a> Parser<'a> {
             return cut(PErr::expected(i, "expression"));
         };
         self.identifier(i, after, name)
+    }
+
+    /// MetricsQL `(a, b, …)`: the union of the series of every expression, the same as
+    /// `union(a, b, …)`; `i` is at the first `,`.
+    fn union(&self, mut i: &'a str, first: ((&'a str, usize), Expr)) -> PResult<'a, Expr> {
+        let mut args = vec![first];
+        loop {
+            let j = ws(i);
+            if let Some(r) = j.strip_prefix(')') {
+                let func = functions::lookup("union").expect("BUG: union is in the table");
+                if self.checking()
+                    && let Err((idx, kind)) = typecheck::call(func, &args, self.mql())
+                {
+                    let (at, len) = idx.map_or((j, 1), |k| args[k].0);
+                    return cut(PErr::span(at, len, kind));
+                }
+                return Ok((
+                    r,
+                    Expr::Call(Call {
+                        func,
+                        args: args.into_iter().map(|(_, e)| e).collect(),
+                        keep_metric_names: false,
+                    }),
+                ));
+            }
+            let Some(r) = j.strip_prefix(',') else {
+                return cut(PErr::expected(j, "`,` or `)`"));
+            };
+            if ws(r).starts_with(')') {
+                i = r;
+                continue;
+            }
+            let at = ws(r);
+            let (r, e) = self.expr(at)?;
+            args.push(((at, consumed(at, r)), e));
+            i = r;
+        }
     }
 
     /// What an identifier at the start of an expression is: a template, a call, an

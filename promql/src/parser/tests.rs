@@ -76,6 +76,7 @@ fn canonical_forms() {
         ),
         ("a default 0", "a default 0"),
         ("a if b", "a if b"),
+        ("(a, b{x=\"y\"},)", "union(a, b{x=\"y\"})"),
         ("foo # a comment\n + bar", "foo + bar"),
         ("metric @ 100 smoothed", "metric @ 100 smoothed"),
         ("x @ start()", "x @ start()"),
@@ -141,6 +142,16 @@ fn errors_have_spans() {
     assert!(matches!(e.kind, ParseErrorKind::Type(_)));
     let e = err_strict("sum(x) limit 3");
     assert!(matches!(e.kind, ParseErrorKind::NotPromQL(_)));
+    let e = err_strict("(a, b)");
+    assert_eq!(
+        (e.kind, e.span),
+        (ParseErrorKind::Expected("`)`".into()), 2..3)
+    );
+    let e = err("(a, \"s\")");
+    assert_eq!(
+        (matches!(e.kind, ParseErrorKind::Type(_)), e.span),
+        (true, 4..7)
+    );
     let e = err_strict("median(x)");
     assert_eq!(e.kind, ParseErrorKind::UnknownFunction("median".into()));
     let e = err("x + on(a) group_left(a) y");
