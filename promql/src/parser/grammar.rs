@@ -107,7 +107,7 @@ impl<'a> Parser<'a> {
         let i = ws(i);
         match i.strip_prefix(tok) {
             Some(r) => Ok((r, ())),
-            None => cut(PErr::expected(i, &format!("`{tok}`"))),
+            None => cut(PErr::at(i, K::Expected(format!("`{tok}`")))),
         }
     }
 
@@ -266,6 +266,13 @@ impl<'a> Parser<'a> {
         }
         for (word, left) in [("group_left", true), ("group_right", false)] {
             if let Some(r) = keyword(i, word) {
+                if m.matching.is_none() {
+                    return type_err(
+                        i,
+                        word.len(),
+                        format!("{word} must follow on(…) or ignoring(…)"),
+                    );
+                }
                 let (r, labels) = if ws(r).starts_with('(') {
                     self.label_list(r)?
                 } else {
@@ -465,8 +472,16 @@ impl<'a> Parser<'a> {
     /// `[range]` after a selector, or `[range:step]` after any expression.
     fn range_suffix(&self, i: &'a str, e: Expr) -> PResult<'a, Expr> {
         let open = i;
-        let i = &i[1..];
-        let (i, range) = self.duration_expr(i)?;
+        let range_at = ws(&i[1..]);
+        let (i, range) = self.duration_expr(range_at)?;
+        if !self.mql() && range == Duration::Millis(0) {
+            // As Prometheus: `[0s]` is a mistake (`[30m+0s]` is fine).
+            return cut(PErr::span(
+                range_at,
+                consumed(range_at, i),
+                K::InvalidLiteral("duration must be greater than 0".into()),
+            ));
+        }
         let j = ws(i);
         if let Some(j) = j.strip_prefix(':') {
             let j = ws(j);
@@ -519,6 +534,10 @@ impl<'a> Parser<'a> {
         if c == '(' {
             let _g = self.enter(i)?;
             let (r, e) = self.expr(&i[1..])?;
+            if self.mql() && ws(r).starts_with(',') {
+                let first = ws(&i[1..]);
+                return self.union(r, ((first, consumed(first, r)), e));
+            }
             let (r, ()) = self.expect(r, ")")?;
             return Ok((r, e));
         }
@@ -543,6 +562,43 @@ impl<'a> Parser<'a> {
             return cut(PErr::expected(i, "expression"));
         };
         self.identifier(i, after, name)
+    }
+
+    /// MetricsQL `(a, b, …)`: the union of the series of every expression, the same as
+    /// `union(a, b, …)`; `i` is at the first `,`.
+    fn union(&self, mut i: &'a str, first: ((&'a str, usize), Expr)) -> PResult<'a, Expr> {
+        let mut args = vec![first];
+        loop {
+            let j = ws(i);
+            if let Some(r) = j.strip_prefix(')') {
+                let func = functions::lookup("union").expect("BUG: union is in the table");
+                if self.checking()
+                    && let Err((idx, kind)) = typecheck::call(func, &args, self.mql())
+                {
+                    let (at, len) = idx.map_or((j, 1), |k| args[k].0);
+                    return cut(PErr::span(at, len, kind));
+                }
+                return Ok((
+                    r,
+                    Expr::Call(Call {
+                        func,
+                        args: args.into_iter().map(|(_, e)| e).collect(),
+                        keep_metric_names: false,
+                    }),
+                ));
+            }
+            let Some(r) = j.strip_prefix(',') else {
+                return cut(PErr::expected(j, "`,` or `)`"));
+            };
+            if ws(r).starts_with(')') {
+                i = r;
+                continue;
+            }
+            let at = ws(r);
+            let (r, e) = self.expr(at)?;
+            args.push(((at, consumed(at, r)), e));
+            i = r;
+        }
     }
 
     /// What an identifier at the start of an expression is: a template, a call, an

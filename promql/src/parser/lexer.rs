@@ -6,9 +6,30 @@ use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::{char, digit1, hex_digit1};
 use nom::combinator::{opt, recognize};
 use nom::error::ErrorKind;
+
 use nom::{IResult, Parser};
 
 use crate::error::ParseErrorKind;
+
+/// What went wrong, without allocating for the common "expected X" of an alternative
+/// that is tried and abandoned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PErrKind {
+    /// "expected …" with a fixed description.
+    Expected(&'static str),
+    /// Anything else.
+    Other(ParseErrorKind),
+}
+
+impl PErrKind {
+    /// The public error kind.
+    pub fn into_kind(self) -> ParseErrorKind {
+        match self {
+            PErrKind::Expected(w) => ParseErrorKind::Expected(w.to_string()),
+            PErrKind::Other(k) => k,
+        }
+    }
+}
 
 /// The parser's error: where (as the length of the input left), how long the offending
 /// part is, and what went wrong.
@@ -19,7 +40,7 @@ pub struct PErr {
     /// Length of the offending part (0: a point).
     pub len: usize,
     /// What went wrong.
-    pub kind: ParseErrorKind,
+    pub kind: PErrKind,
 }
 
 impl PErr {
@@ -28,7 +49,7 @@ impl PErr {
         PErr {
             rest: i.len(),
             len: token_len(i),
-            kind,
+            kind: PErrKind::Other(kind),
         }
     }
 
@@ -37,19 +58,23 @@ impl PErr {
         PErr {
             rest: i.len(),
             len,
-            kind,
+            kind: PErrKind::Other(kind),
         }
     }
 
     /// "expected `what`" at `i`.
-    pub fn expected(i: &str, what: &str) -> Self {
-        PErr::at(i, ParseErrorKind::Expected(what.to_string()))
+    pub fn expected(i: &str, what: &'static str) -> Self {
+        PErr {
+            rest: i.len(),
+            len: token_len(i),
+            kind: PErrKind::Expected(what),
+        }
     }
 }
 
 impl nom::error::ParseError<&str> for PErr {
-    fn from_error_kind(input: &str, kind: ErrorKind) -> Self {
-        PErr::at(input, ParseErrorKind::Expected(format!("{kind:?}")))
+    fn from_error_kind(input: &str, _: ErrorKind) -> Self {
+        PErr::expected(input, "valid token")
     }
     fn append(_: &str, _: ErrorKind, other: Self) -> Self {
         other
@@ -472,7 +497,7 @@ mod tests {
         assert!(matches!(
             e,
             nom::Err::Failure(PErr {
-                kind: ParseErrorKind::InvalidLiteral(_),
+                kind: PErrKind::Other(ParseErrorKind::InvalidLiteral(_)),
                 ..
             })
         ));

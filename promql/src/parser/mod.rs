@@ -66,18 +66,14 @@ impl ParseOptions {
 fn to_error(input: &str, e: nom::Err<PErr>) -> crate::error::Error {
     let p = match e {
         nom::Err::Error(p) | nom::Err::Failure(p) => p,
-        nom::Err::Incomplete(_) => PErr {
-            rest: 0,
-            len: 0,
-            kind: ParseErrorKind::Expected("more input".into()),
-        },
+        nom::Err::Incomplete(_) => PErr::expected("", "more input"),
     };
     let start = input.len() - p.rest.min(input.len());
     let end = (start + p.len).min(input.len());
     ParseError {
         input: input.to_string(),
         span: start..end,
-        kind: p.kind,
+        kind: p.kind.into_kind(),
     }
     .into()
 }

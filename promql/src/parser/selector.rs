@@ -1,5 +1,8 @@
 //! Vector selectors: `name{label op "value", …}`, quoted metric names, matcher checks.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use gnomon_tsdb_core::model::{METRIC_NAME, MatchOp, Matcher};
 
 use crate::error::ParseErrorKind as K;
@@ -19,6 +22,42 @@ fn match_op(i: &str) -> Option<(&str, MatchOp)> {
         }
     }
     None
+}
+
+/// Most regex matchers kept compiled. Compiling a regex costs ~10 µs, four times the
+/// parse of a typical dashboard query without one (`benches/benches/promql_parse.rs`),
+/// and dashboards send the same regexes over and over; VictoriaMetrics keeps a
+/// similar cache. Bounded: cleared when full, values longer than [`MAX_CACHED_REGEX`]
+/// are not kept.
+const REGEX_CACHE_ENTRIES: usize = 4096;
+/// Longest regex kept in the cache (bytes).
+const MAX_CACHED_REGEX: usize = 4096;
+
+type RegexCache = Mutex<HashMap<(MatchOp, String), Matcher>>;
+
+/// `Matcher::new`, with regex matchers served from a bounded process-wide cache.
+fn new_matcher(op: MatchOp, label: String, value: String) -> gnomon_tsdb_core::Result<Matcher> {
+    if matches!(op, MatchOp::Equal | MatchOp::NotEqual) || value.len() > MAX_CACHED_REGEX {
+        return Matcher::new(op, label, value);
+    }
+    static CACHE: OnceLock<RegexCache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (op, value);
+    if let Ok(c) = cache.lock()
+        && let Some(m) = c.get(&key)
+    {
+        let mut m = m.clone();
+        m.name = label;
+        return Ok(m);
+    }
+    let m = Matcher::new(op, label, key.1.clone())?;
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= REGEX_CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, m.clone());
+    }
+    Ok(m)
 }
 
 impl<'a> Parser<'a> {
@@ -89,7 +128,7 @@ impl<'a> Parser<'a> {
                         }
                         Err(e) => return Err(e),
                     };
-                    let m = Matcher::new(op, label, value).map_err(|e| {
+                    let m = new_matcher(op, label, value).map_err(|e| {
                         nom::Err::Failure(PErr::span(
                             v_at,
                             consumed(v_at, r3),

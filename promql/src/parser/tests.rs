@@ -48,7 +48,15 @@ fn canonical_forms() {
             "a > bool on(x) group_left(y) b",
             "a > bool on(x) group_left(y) b",
         ),
-        ("a + group_left() b", "a + group_left b"),
+        (
+            "a + ignoring() group_left() b",
+            "a + ignoring() group_left b",
+        ),
+        ("a + on(x) group_left (b) c", "a + on(x) group_left(b) c"),
+        (
+            "a + on(x) group_left() (b + c)",
+            "a + on(x) group_left() (b + c)",
+        ),
         ("a + fill_left(1) fill_right(1) b", "a + fill(1) b"),
         ("x[1h/2]", "x[1h / 2]"),
         ("x offset (2 * 2)", "x offset (2 * 2)"),
@@ -68,6 +76,7 @@ fn canonical_forms() {
         ),
         ("a default 0", "a default 0"),
         ("a if b", "a if b"),
+        ("(a, b{x=\"y\"},)", "union(a, b{x=\"y\"})"),
         ("foo # a comment\n + bar", "foo + bar"),
         ("metric @ 100 smoothed", "metric @ 100 smoothed"),
         ("x @ start()", "x @ start()"),
@@ -133,6 +142,16 @@ fn errors_have_spans() {
     assert!(matches!(e.kind, ParseErrorKind::Type(_)));
     let e = err_strict("sum(x) limit 3");
     assert!(matches!(e.kind, ParseErrorKind::NotPromQL(_)));
+    let e = err_strict("(a, b)");
+    assert_eq!(
+        (e.kind, e.span),
+        (ParseErrorKind::Expected("`)`".into()), 2..3)
+    );
+    let e = err("(a, \"s\")");
+    assert_eq!(
+        (matches!(e.kind, ParseErrorKind::Type(_)), e.span),
+        (true, 4..7)
+    );
     let e = err_strict("median(x)");
     assert_eq!(e.kind, ParseErrorKind::UnknownFunction("median".into()));
     let e = err("x + on(a) group_left(a) y");
@@ -141,6 +160,13 @@ fn errors_have_spans() {
     assert!(matches!(e.kind, ParseErrorKind::InvalidLiteral(_)));
     let e = err("x offset 5m offset 1m");
     assert_eq!(e.span, 12..18);
+    let e = err("a + group_left b");
+    assert_eq!(
+        (e.span.clone(), matches!(e.kind, ParseErrorKind::Type(_))),
+        (4..14, true)
+    );
+    let e = err_strict("x[0s]");
+    assert_eq!(e.span, 2..4);
     let e = err("round(x, 1, 2)");
     assert!(matches!(e.kind, ParseErrorKind::ArgCount { got: 3, .. }));
 }

@@ -1,6 +1,8 @@
-//! Reading the shared conformance corpora: every query of `../shared/conformance`.
+//! Shared test helpers: the conformance corpora and an expression generator.
 
 #![allow(dead_code)] // Each test binary uses a different part.
+
+pub mod trees;
 
 use std::fs;
 use std::path::{Path, PathBuf};
