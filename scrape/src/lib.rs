@@ -5,6 +5,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
+//! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
 //! | [`textparse`] | Prometheus text 0.0.4 and OpenMetrics 1.0 parsers (zero-copy, line/column errors) |
 //!
 //! ```
@@ -24,4 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
+#[cfg(feature = "http")]
+pub mod http;
+pub mod push;
 pub mod textparse;

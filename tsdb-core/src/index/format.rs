@@ -219,6 +219,14 @@ impl<'a> Reader<'a> {
     /// An unsigned LEB128 varint of at most 10 bytes.
     pub fn uvarint(&mut self) -> Result<u64> {
         let start = self.pos;
+        // Fast path: lengths, shared prefixes and counts are nearly always one byte.
+        if start < self.end
+            && let Some(&b) = self.data.get(start)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
         let mut v = 0u64;
         for i in 0..10 {
             let b = *self.bytes(1)?.first().unwrap_or(&0);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::ops::{Bound, ControlFlow, RangeInclusive};
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 use super::source::{IndexSource, PostingsRef, ValueRange};
 use crate::model::Labels;
@@ -127,6 +127,25 @@ impl IndexSource for MemIndex {
             out |= ids;
         }
         out
+    }
+
+    fn postings_where(
+        &self,
+        name: &str,
+        range: ValueRange<'_>,
+        keep: &mut dyn FnMut(&str) -> bool,
+    ) -> RoaringBitmap {
+        let Some(values) = self.postings.get(name) else {
+            return RoaringBitmap::new();
+        };
+        if !valid_range(range) {
+            return RoaringBitmap::new();
+        }
+        values
+            .range::<str, _>(range)
+            .filter(|(v, _)| keep(v))
+            .map(|(_, ids)| ids)
+            .union()
     }
 
     fn postings(&self, name: &str, value: &str) -> RoaringBitmap {

@@ -3,7 +3,7 @@
 
 use std::ops::{Bound, ControlFlow, RangeInclusive};
 
-use roaring::RoaringBitmap;
+use roaring::{MultiOps, RoaringBitmap};
 
 /// Bounds of a scan over the values of one label name, as `(from, to)`.
 pub type ValueRange<'a> = (Bound<&'a str>, Bound<&'a str>);
@@ -105,13 +105,15 @@ pub trait IndexSource: Send + Sync {
         range: ValueRange<'_>,
         keep: &mut dyn FnMut(&str) -> bool,
     ) -> RoaringBitmap {
-        let mut out = RoaringBitmap::new();
+        let mut parts = Vec::new();
         self.for_each_value(name, range, &mut |v, p| {
             if keep(v) {
-                p.union_into(&mut out);
+                parts.push(p.to_bitmap());
             }
             ControlFlow::Continue(())
         });
-        out
+        // One multi-way union is several times faster than folding `|=` over
+        // many small bitmaps (it works on bitset containers, converting once at the end).
+        parts.union()
     }
 }

@@ -82,12 +82,13 @@ impl Matcher {
         let (re, shape) = match op {
             MatchOp::Equal | MatchOp::NotEqual => (None, RegexShape::Set(vec![value.clone()])),
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => {
-                let re =
-                    Regex::new(&format!("^(?s:{value})$")).map_err(|e| Error::InvalidRegex {
+                let re = Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
+                    Error::InvalidRegex {
                         name: name.clone(),
                         value: value.clone(),
                         source: Box::new(e),
-                    })?;
+                    }
+                })?;
                 (Some(re), regex_shape(&value))
             }
         };
@@ -303,19 +304,13 @@ mod tests {
         assert_eq!(regex_shape("a|b|c"), set(&["a", "b", "c"]));
         assert_eq!(regex_shape("foo|foobar"), set(&["foo", "foobar"]));
         assert_eq!(regex_shape("(x|y)z"), set(&["xz", "yz"]));
-        assert_eq!(
-            regex_shape("node_.*"),
-            RegexShape::Prefixes(vec!["node_".into()])
-        );
+        assert_eq!(regex_shape("node_.*"), RegexShape::Prefixes(vec!["node_".into()]));
         assert_eq!(
             regex_shape("(a|b).*"),
             RegexShape::Prefixes(vec!["a".into(), "b".into()])
         );
         assert_eq!(regex_shape("a+"), RegexShape::Other);
-        assert_eq!(
-            regex_shape("(?i)abc"),
-            set(&["ABC", "ABc", "AbC", "Abc", "aBC", "aBc", "abC", "abc"])
-        );
+        assert_eq!(regex_shape("(?i)abc"), set(&["ABC", "ABc", "AbC", "Abc", "aBC", "aBc", "abC", "abc"]));
     }
 
     #[test]
@@ -327,16 +322,8 @@ mod tests {
         assert!(m.matches("foo") && !m.matches("foox"));
         let m = Matcher::new(MatchOp::RegexNoMatch, "a", "x|y").unwrap();
         assert!(m.matches("") && !m.matches("x"));
-        assert!(
-            Matcher::new(MatchOp::RegexMatch, "a", ".*")
-                .unwrap()
-                .matches_empty()
-        );
-        assert!(
-            !Matcher::new(MatchOp::RegexMatch, "a", ".+")
-                .unwrap()
-                .matches_empty()
-        );
+        assert!(Matcher::new(MatchOp::RegexMatch, "a", ".*").unwrap().matches_empty());
+        assert!(!Matcher::new(MatchOp::RegexMatch, "a", ".+").unwrap().matches_empty());
     }
 
     #[test]
@@ -358,8 +345,6 @@ mod tests {
     #[test]
     fn invalid_regex_is_reported_with_the_matcher() {
         let e = Matcher::new(MatchOp::RegexMatch, "job", "(").unwrap_err();
-        assert!(
-            matches!(&e, Error::InvalidRegex { name, value, .. } if name == "job" && value == "(")
-        );
+        assert!(matches!(&e, Error::InvalidRegex { name, value, .. } if name == "job" && value == "("));
     }
 }

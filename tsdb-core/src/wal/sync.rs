@@ -72,6 +72,12 @@ impl SyncGate {
         }
     }
 
+    /// Number of the last record known to be on stable storage.
+    #[cfg(test)]
+    pub(crate) fn synced(&self) -> u64 {
+        self.state.lock().synced
+    }
+
     /// Whether an earlier sync failed.
     pub(crate) fn is_poisoned(&self) -> bool {
         self.state.lock().failure.is_some()

@@ -376,6 +376,100 @@ fn drop_without_close_keeps_records() {
     assert_eq!(payloads(&replay_all(&wal).0), vec![b"kept".to_vec()]);
 }
 
+#[test]
+fn interval_policy_syncs_in_the_background_and_every_commit_before_returning() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(
+        dir.path(),
+        opts(1 << 20, FsyncPolicy::Interval(Duration::from_millis(5))),
+    )
+    .unwrap();
+    wal.append(b"one").unwrap();
+    wal.append(b"two").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while wal.inner.gate.synced() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no background sync");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    wal.close().unwrap();
+
+    let wal = Wal::open(dir.path(), opts(1 << 20, FsyncPolicy::EveryCommit)).unwrap();
+    wal.append(b"three").unwrap();
+    assert_eq!(wal.inner.gate.synced(), 1);
+}
+
+#[test]
+fn segments_removed_before_replay_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    three_record_segment(dir.path());
+    let wal = Wal::open(dir.path(), lazy(1 << 20)).unwrap();
+    assert_eq!(wal.size_bytes(), 44 + SEGMENT_HEADER_LEN);
+    wal.remove_segments_before(2).unwrap();
+    let (records, stats) = replay_all(&wal);
+    assert!(records.is_empty());
+    assert_eq!(stats, ReplayStats::default());
+    assert_eq!(wal.size_bytes(), SEGMENT_HEADER_LEN);
+}
+
+/// Set in the child process of [`kill_9_loses_no_acknowledged_append`]: the WAL directory.
+const CHILD_DIR_ENV: &str = "GNOMON_WAL_KILL9_CHILD_DIR";
+
+/// Runs twice: as the parent it starts this test binary again (filtered to this test) as
+/// a child that appends numbered records and prints each acknowledged number, kills it
+/// with SIGKILL mid-stream, and checks the replay holds every acknowledged record.
+#[test]
+fn kill_9_loses_no_acknowledged_append() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    if let Some(dir) = std::env::var_os(CHILD_DIR_ENV) {
+        let wal = Wal::open(Path::new(&dir), lazy(64 << 10)).unwrap();
+        let mut out = std::io::stdout().lock();
+        // Bounded so an orphaned child ends by itself.
+        for i in 0u64..2_000_000 {
+            wal.append(&i.to_le_bytes()).unwrap();
+            writeln!(out, "acked {i}").unwrap();
+            out.flush().unwrap();
+        }
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "wal::tests::kill_9_loses_no_acknowledged_append",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DIR_ENV, dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut last_acked = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(n) = line.strip_prefix("acked ") {
+            let n: u64 = n.parse().unwrap();
+            last_acked = Some(n);
+            if n >= 20_000 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let last_acked = last_acked.expect("child acknowledged nothing");
+
+    let wal = Wal::open(dir.path(), lazy(64 << 10)).unwrap();
+    let (records, stats) = replay_all(&wal);
+    assert!(stats.segments > 1);
+    assert!(records.len() as u64 > last_acked);
+    for (i, (_, p)) in records.iter().enumerate() {
+        assert_eq!(p.as_slice(), (i as u64).to_le_bytes(), "record {i}");
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Append(Vec<u8>),

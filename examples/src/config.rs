@@ -1,0 +1,295 @@
+//! The `gnomon` server's flag table and the configuration built from it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gnomon_tsdb_core::Options;
+
+use crate::flags::{FlagError, FlagKind, FlagSpec, Flags};
+
+/// Every flag of the `gnomon` server, with VictoriaMetrics' names, defaults and help.
+pub const SERVER_FLAGS: &[FlagSpec] = &[
+    FlagSpec {
+        name: "storageDataPath",
+        default: "gnomon-data",
+        help: "Path to storage data",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "retentionPeriod",
+        default: "1",
+        help: "Data with timestamps outside the retentionPeriod is automatically deleted\n    \tThe following optional suffixes are supported: h (hour), d (day), w (week), y (year). If suffix isn't set, then the duration is counted in months",
+        kind: FlagKind::Retention,
+    },
+    FlagSpec {
+        name: "httpListenAddr",
+        default: ":8428",
+        help: "TCP address to listen for http connections",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "dedup.minScrapeInterval",
+        default: "0s",
+        help: "Leave only the last sample in every time series per each discrete interval equal to -dedup.minScrapeInterval > 0",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "memory.allowedPercent",
+        default: "60",
+        help: "Allowed percent of system memory Gnomon caches may occupy (of MemTotal, or of the cgroup memory limit when one is set)",
+        kind: FlagKind::Float,
+    },
+    FlagSpec {
+        name: "search.disableCache",
+        default: "false",
+        help: "Whether to disable response caching. This may be useful during data backfilling",
+        kind: FlagKind::Bool,
+    },
+    FlagSpec {
+        name: "httpAuth.username",
+        default: "",
+        help: "Username for HTTP Basic Auth. The authentication is disabled if empty. See also -httpAuth.password",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "httpAuth.password",
+        default: "",
+        help: "Password for HTTP Basic Auth. The authentication is disabled if -httpAuth.username is empty",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "tls",
+        default: "false",
+        help: "Whether to enable TLS for incoming HTTP requests at -httpListenAddr (aka https). -tlsCertFile and -tlsKeyFile must be set if -tls is set",
+        kind: FlagKind::Bool,
+    },
+    FlagSpec {
+        name: "tlsCertFile",
+        default: "",
+        help: "Path to file with TLS certificate (PEM) if -tls is set",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "tlsKeyFile",
+        default: "",
+        help: "Path to file with TLS key (PEM) if -tls is set",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "maxInsertRequestSize",
+        default: "32MB",
+        help: "The maximum size in bytes of a single import request body, after gzip decoding",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "loggerLevel",
+        default: "INFO",
+        help: "Minimum level of errors to log. Possible values: INFO, WARN, ERROR",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "version",
+        default: "false",
+        help: "Show Gnomon version",
+        kind: FlagKind::Bool,
+    },
+];
+
+/// TLS certificate and key files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// PEM certificate chain.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+}
+
+/// Basic-auth credentials every endpoint but `/health` requires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// Everything the server needs, from the flags.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Data directory.
+    pub data_path: PathBuf,
+    /// Address to bind, `host:port` (`:8428` becomes `0.0.0.0:8428`).
+    pub listen_addr: String,
+    /// Storage options (retention, dedup, memory budget).
+    pub storage: Options,
+    /// Basic auth, when `-httpAuth.username` is set.
+    pub auth: Option<BasicAuth>,
+    /// TLS files, when `-tls` is set.
+    pub tls: Option<TlsFiles>,
+    /// Largest import body.
+    pub max_insert_bytes: usize,
+    /// Accepted for compatibility; the query engine reads it.
+    pub disable_cache: bool,
+    /// Minimum log level.
+    pub log_level: log::LevelFilter,
+}
+
+impl ServerConfig {
+    /// Builds the configuration; reads the machine's memory size for the cache budget.
+    ///
+    /// # Errors
+    /// [`FlagError::Invalid`] for `-tls` without files, a bad `-loggerLevel` or a
+    /// `-memory.allowedPercent` outside (0, 100].
+    pub fn from_flags(f: &Flags) -> Result<ServerConfig, FlagError> {
+        let invalid = |flag: &str, why: &str| FlagError::Invalid {
+            flag: flag.to_owned(),
+            value: f.str(flag).to_owned(),
+            why: why.to_owned(),
+        };
+        let percent = f.float("memory.allowedPercent");
+        if !(percent > 0.0 && percent <= 100.0) {
+            return Err(invalid(
+                "memory.allowedPercent",
+                "want a percentage in (0, 100]",
+            ));
+        }
+        let tls = if f.bool("tls") {
+            let (cert, key) = (f.str("tlsCertFile"), f.str("tlsKeyFile"));
+            if cert.is_empty() || key.is_empty() {
+                return Err(invalid("tls", "-tlsCertFile and -tlsKeyFile must be set"));
+            }
+            Some(TlsFiles {
+                cert: cert.into(),
+                key: key.into(),
+            })
+        } else {
+            None
+        };
+        let auth = (!f.str("httpAuth.username").is_empty()).then(|| BasicAuth {
+            username: f.str("httpAuth.username").to_owned(),
+            password: f.str("httpAuth.password").to_owned(),
+        });
+        let log_level = match f.str("loggerLevel").to_ascii_uppercase().as_str() {
+            "INFO" => log::LevelFilter::Info,
+            "WARN" => log::LevelFilter::Warn,
+            "ERROR" | "FATAL" | "PANIC" => log::LevelFilter::Error,
+            _ => return Err(invalid("loggerLevel", "want INFO, WARN or ERROR")),
+        };
+        let storage = Options {
+            retention: f.retention("retentionPeriod"),
+            dedup_interval: f.duration("dedup.minScrapeInterval"),
+            memory_budget: memory_budget(percent, system_memory_bytes()),
+            ..Options::default()
+        };
+        Ok(ServerConfig {
+            data_path: f.str("storageDataPath").into(),
+            listen_addr: listen_addr(f.str("httpListenAddr")),
+            storage,
+            auth,
+            tls,
+            max_insert_bytes: usize::try_from(f.size("maxInsertRequestSize")).unwrap_or(usize::MAX),
+            disable_cache: f.bool("search.disableCache"),
+            log_level,
+        })
+    }
+}
+
+/// `:8428` listens on every interface, as in Go.
+fn listen_addr(flag: &str) -> String {
+    if flag.starts_with(':') {
+        format!("0.0.0.0{flag}")
+    } else {
+        flag.to_owned()
+    }
+}
+
+/// `percent` of `total` bytes; 512 MiB when the total is unknown.
+fn memory_budget(percent: f64, total: Option<u64>) -> u64 {
+    match total {
+        Some(t) => (t as f64 * percent / 100.0) as u64,
+        None => Options::default().memory_budget,
+    }
+}
+
+/// The memory this process may use: the smaller of `MemTotal` in /proc/meminfo and the
+/// cgroup limit (v2 `memory.max`, v1 `memory.limit_in_bytes`) when one is set.
+pub fn system_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
+    let total = meminfo.as_deref().and_then(meminfo_total);
+    let cgroup = [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|p| std::fs::read_to_string(p).ok())
+    .find_map(|s| s.trim().parse::<u64>().ok());
+    match (total, cgroup) {
+        (Some(t), Some(c)) => Some(t.min(c)),
+        (t, c) => t.or(c),
+    }
+}
+
+fn meminfo_total(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// How long the server waits for in-flight requests at shutdown before closing anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::parse;
+
+    fn cfg(args: &[&str]) -> Result<ServerConfig, FlagError> {
+        ServerConfig::from_flags(&parse(SERVER_FLAGS, args.iter().map(|s| s.to_string()))?)
+    }
+
+    #[test]
+    fn defaults_match_victoriametrics() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.data_path, PathBuf::from("gnomon-data"));
+        assert_eq!(c.listen_addr, "0.0.0.0:8428");
+        assert_eq!(c.storage.retention, Duration::from_secs(31 * 86_400));
+        assert_eq!(c.storage.dedup_interval, Duration::ZERO);
+        assert_eq!(c.auth, None);
+        assert_eq!(c.tls, None);
+        assert_eq!(c.max_insert_bytes, 32_000_000);
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let c = cfg(&[
+            "-retentionPeriod=100y",
+            "--dedup.minScrapeInterval=15s",
+            "-httpListenAddr",
+            "127.0.0.1:0",
+            "-httpAuth.username=u",
+            "-httpAuth.password=p",
+        ])
+        .unwrap();
+        assert_eq!(c.storage.retention, Duration::from_secs(36_500 * 86_400));
+        assert_eq!(c.storage.dedup_interval, Duration::from_secs(15));
+        assert_eq!(c.listen_addr, "127.0.0.1:0");
+        assert_eq!(c.auth.unwrap().password, "p");
+        let e = cfg(&["-tls"]).unwrap_err();
+        assert!(
+            matches!(e, FlagError::Invalid { ref flag, .. } if flag == "tls"),
+            "{e}"
+        );
+        assert!(cfg(&["-memory.allowedPercent=0"]).is_err());
+    }
+
+    #[test]
+    fn memory_budget_is_a_share_of_memory() {
+        assert_eq!(memory_budget(50.0, Some(1000)), 500);
+        assert_eq!(memory_budget(60.0, None), Options::default().memory_budget);
+        assert_eq!(
+            meminfo_total("MemTotal:       1024 kB\nMemFree: 1 kB\n"),
+            Some(1 << 20)
+        );
+        assert!(system_memory_bytes().is_some_and(|b| b > 0));
+    }
+}

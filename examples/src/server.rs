@@ -1,0 +1,105 @@
+//! The `gnomon` server assembled: storage, ingest/export routers (gnomon-scrape), read
+//! API (gnomon-promql), admin and `/metrics`, basic auth, TLS, graceful shutdown.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use gnomon_scrape::http::{AppenderFactory, IngestCounters, IngestOptions};
+use gnomon_tsdb_core::Storage;
+use gnomon_tsdb_core::model::{Appender, Querier};
+use tokio::net::TcpListener;
+
+use crate::config::{SHUTDOWN_GRACE, ServerConfig};
+use crate::metrics::{HttpStats, MetricsSources};
+use crate::{admin, auth, metrics, serve, tls};
+
+/// Every endpoint of the server over `storage`, with request counting and, when
+/// configured, basic auth.
+pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Router {
+    let querier: Arc<dyn Querier> = Arc::new(storage.clone());
+    let for_appenders = storage.clone();
+    let appenders: AppenderFactory =
+        Arc::new(move || Box::new(for_appenders.appender()) as Box<dyn Appender + Send>);
+    let ingest_opts = IngestOptions {
+        max_body_bytes: cfg.max_insert_bytes,
+        ..IngestOptions::default()
+    };
+    let http_stats = sources.http.clone();
+    let sources = Arc::new(sources);
+    let for_metrics = storage.clone();
+    let mut app = Router::new()
+        .merge(gnomon_scrape::http::ingest_router(
+            appenders,
+            sources.ingest.clone(),
+            ingest_opts,
+        ))
+        .merge(gnomon_scrape::http::export_router(querier.clone()))
+        .merge(gnomon_promql::http::router(querier))
+        .merge(admin::router(storage))
+        .route(
+            "/metrics",
+            get(move || {
+                let stats = for_metrics.stats();
+                let sources = sources.clone();
+                async move { metrics::response(&stats, &sources) }
+            }),
+        )
+        .layer(from_fn_with_state(http_stats, metrics::count_requests));
+    if let Some(a) = &cfg.auth {
+        app = app.layer(from_fn_with_state(Arc::new(a.clone()), auth::require));
+    }
+    app
+}
+
+/// Opens the storage, serves until SIGINT/SIGTERM, then finishes in-flight requests and
+/// closes the storage (flushing everything).
+///
+/// # Errors
+/// The storage cannot be opened or closed, the TLS files cannot be loaded, the address
+/// cannot be bound.
+pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
+    let start_time_secs = metrics::unix_now_secs();
+    let tls = match &cfg.tls {
+        Some(t) => Some(tls::server_config(&t.cert, &t.key)?),
+        None => None,
+    };
+    let (path, opts) = (cfg.data_path.clone(), cfg.storage.clone());
+    log::info!(
+        "opening storage at {} (retention {:?}, dedup interval {:?}, cache budget {} bytes)",
+        path.display(),
+        opts.retention,
+        opts.dedup_interval,
+        opts.memory_budget
+    );
+    let storage = tokio::task::spawn_blocking(move || Storage::open(&path, opts))
+        .await?
+        .with_context(|| format!("cannot open storage at {}", cfg.data_path.display()))?;
+    let listener = TcpListener::bind(&cfg.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen_addr))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    log::info!("listening on {scheme}://{}", listener.local_addr()?);
+    let sources = MetricsSources {
+        ingest: Arc::new(IngestCounters::default()),
+        http: Arc::new(HttpStats::default()),
+        start_time_secs,
+    };
+    let router = app(storage.clone(), &cfg, sources);
+    serve::serve(
+        listener,
+        router,
+        tls,
+        serve::shutdown_signal(),
+        SHUTDOWN_GRACE,
+    )
+    .await;
+    log::info!("closing storage at {}", cfg.data_path.display());
+    tokio::task::spawn_blocking(move || storage.close())
+        .await?
+        .context("cannot close storage")?;
+    log::info!("storage closed; bye");
+    Ok(())
+}
