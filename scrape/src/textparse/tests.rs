@@ -184,3 +184,66 @@ proptest::proptest! {
         proptest::prop_assert!(s[0].series.starts_with(b"m{l="), "series {:?}", s[0].series);
     }
 }
+
+/// Seed exposition for mutation testing: every construct of both formats.
+const SEED: &str = "# HELP m_total A \\\"counter\\\"\\n.\n# TYPE m_total counter\n# UNIT m_seconds seconds\nm_total{a=\"b\",le=\"1\"} 1 1.5 # {t=\"x\"} 2 3\nm_created{a=\"b\"} 10\n{\"q.n\",\"l x\"=\"v\\\\\"} +Inf\n# TYPE h histogram\nh_bucket{le=\"0.5\"} NaN 17\n# EOF\n";
+
+proptest::proptest! {
+    #[test]
+    fn mutated_expositions_never_panic(
+        edits in proptest::collection::vec((0usize..400, proptest::prelude::any::<u8>(), 0u8..3), 1..8)
+    ) {
+        let mut bytes = SEED.as_bytes().to_vec();
+        for (at, byte, op) in edits {
+            let at = at % (bytes.len() + 1);
+            match op {
+                0 => bytes.insert(at, byte),
+                1 if at < bytes.len() => { bytes.remove(at); }
+                _ if at < bytes.len() => bytes[at] = byte,
+                _ => {}
+            }
+        }
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let mut entries = 0;
+            for e in Parser::new(&bytes, format) {
+                entries += 1;
+                proptest::prop_assert!(entries <= bytes.len() + 1);
+                match e {
+                    Ok(Entry::Sample(s)) => { let _ = s.labels(); }
+                    Ok(_) => {}
+                    Err(err) => {
+                        proptest::prop_assert!(err.offset <= bytes.len());
+                        let _ = err.line_text(&bytes);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn seed_is_valid_openmetrics() {
+    let s = samples(SEED, Format::OpenMetrics);
+    let got: Vec<_> = s
+        .iter()
+        .map(|s| {
+            (
+                s.metric_name().into_owned(),
+                s.timestamp_ms,
+                s.exemplars.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("m_total".to_owned(), Some(1500), 1),
+            ("q.n".to_owned(), None, 0),
+            ("h_bucket".to_owned(), Some(17000), 0),
+        ]
+    );
+    assert_eq!(s[1].labels().get("l x"), Some("v\\"));
+    assert_eq!(s[0].exemplars[0].timestamp_ms, Some(3000));
+    assert_eq!(s[2].labels().get("le"), Some("0.5"));
+    assert!(s[2].value.is_nan());
+}
