@@ -19,6 +19,7 @@ use crate::template::{Template, has_label_refs};
 pub struct Relabeler {
     rules: Vec<Rule>,
     names: NameValidation,
+    stop_when_empty: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -60,6 +61,9 @@ impl Relabeler {
             }
             if !rule.action.apply(lb, scratch, self.names) {
                 return false;
+            }
+            if self.stop_when_empty && lb.iter().next().is_none() {
+                break;
             }
         }
         true
@@ -115,6 +119,7 @@ pub fn compile(configs: &[RelabelConfig], opts: &RelabelOptions) -> Result<Relab
     Ok(Relabeler {
         rules,
         names: opts.name_validation,
+        stop_when_empty: opts.stop_when_empty,
     })
 }
 
@@ -477,5 +482,92 @@ fn valid_template_name(name: &str, scheme: NameValidation) -> bool {
             });
             re.as_ref().is_some_and(|re| re.is_match(name))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RelabelConfigs;
+
+    fn run(yaml: &str, opts: &RelabelOptions, input: &[(&str, &str)]) -> Option<Labels> {
+        let c = RelabelConfigs::from_yaml(yaml).unwrap();
+        compile(c.rules(), opts)
+            .unwrap()
+            .apply_labels(&Labels::from_pairs(input))
+    }
+
+    #[test]
+    fn an_emptied_set_stops_only_in_victoriametrics_mode() {
+        let rules = "- action: labeldrop\n  regex: .*\n- target_label: a\n  replacement: b\n";
+        let prom = run(rules, &RelabelOptions::prometheus(), &[("x", "1")]);
+        assert_eq!(prom, Some(Labels::from_pairs(&[("a", "b")])));
+        let vm = run(rules, &RelabelOptions::victoriametrics(), &[("x", "1")]);
+        assert_eq!(vm, Some(Labels::empty()));
+    }
+
+    #[test]
+    fn keep_with_a_non_matching_if_drops_other_actions_skip() {
+        let opts = RelabelOptions::victoriametrics();
+        let keep = "- action: keep\n  if: 'up'\n";
+        assert_eq!(run(keep, &opts, &[("__name__", "down")]), None);
+        let drop = "- action: drop\n  if: 'up'\n";
+        assert!(run(drop, &opts, &[("__name__", "down")]).is_some());
+        assert_eq!(run(drop, &opts, &[("__name__", "up")]), None);
+    }
+
+    #[test]
+    fn validation_errors_name_rule_and_field() {
+        let cases = [
+            ("- action: replace\n", 0, "target_label"),
+            (
+                "- target_label: a\n- action: hashmod\n  target_label: b\n",
+                1,
+                "modulus",
+            ),
+            ("- action: nope\n", 0, "action"),
+            (
+                "- action: keep_if_equal\n  source_labels: [a]\n",
+                0,
+                "source_labels",
+            ),
+            (
+                "- action: keepequal\n  source_labels: [a]\n  target_label: b\n  regex: x\n",
+                0,
+                "regex",
+            ),
+            (
+                "- action: uppercase\n  source_labels: [a]\n  target_label: a\n  match: x\n",
+                0,
+                "match",
+            ),
+            ("- action: graphite\n  match: a.*\n", 0, "labels"),
+        ];
+        for (yaml, want_index, want_field) in cases {
+            let c = RelabelConfigs::from_yaml(yaml).unwrap();
+            match compile(c.rules(), &RelabelOptions::victoriametrics()) {
+                Err(Error::Invalid { index, field, .. }) => {
+                    assert_eq!((index, field), (want_index, want_field), "{yaml}")
+                }
+                other => panic!("{yaml}: {other:?}"),
+            }
+        }
+        let c = RelabelConfigs::from_yaml(
+            "- target_label: a\n- source_labels: [a]\n  regex: '('\n  target_label: b\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            compile(c.rules(), &RelabelOptions::default()),
+            Err(Error::Regex { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn finalize_removes_internal_labels_but_the_name() {
+        let l = Labels::from_pairs(&[("__name__", "up"), ("__address__", "x"), ("job", "j")]);
+        assert_eq!(
+            finalize(&l),
+            Labels::from_pairs(&[("__name__", "up"), ("job", "j")])
+        );
     }
 }

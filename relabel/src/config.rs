@@ -231,6 +231,7 @@ impl Serialize for IfExpr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn absent_and_explicit_empty_fields_differ() {
@@ -268,6 +269,40 @@ mod tests {
         assert_eq!(c.0[1].if_expr.as_ref().unwrap().selectors().len(), 2);
         assert!(RelabelConfigs::from_yaml("- if: {x: y}\n").is_err());
         assert!(RelabelConfigs::from_yaml("- if: [1]\n").is_err());
+    }
+
+    fn opt_text() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("[ -~]{0,12}")
+    }
+
+    proptest! {
+        #[test]
+        fn yaml_round_trip(
+            action in proptest::option::of("[a-z_]{1,12}"),
+            source_labels in proptest::option::of(proptest::collection::vec("[a-z_]{1,8}", 0..3)),
+            separator in opt_text(),
+            target_label in opt_text(),
+            regex in opt_text(),
+            modulus in proptest::option::of(0u64..1000),
+            replacement in opt_text(),
+            ifs in proptest::option::of(proptest::collection::vec("[ -~]{1,12}", 1..3)),
+        ) {
+            let c = RelabelConfig {
+                if_expr: ifs.map(IfExpr::Any),
+                action,
+                source_labels,
+                separator,
+                target_label,
+                regex: regex.map(RegexText),
+                modulus,
+                replacement,
+                match_template: None,
+                labels: None,
+            };
+            let text = serde_yaml_ng::to_string(&RelabelConfigs(vec![c.clone()])).unwrap();
+            let back = RelabelConfigs::from_yaml(&text).unwrap();
+            prop_assert_eq!(&back.0[0], &c, "{}", text);
+        }
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct RelabelOptions {
     /// `lowercase`, `uppercase`, `keepequal`, `dropequal`) when none are given, as
     /// VictoriaMetrics does; Prometheus accepts them and reads an empty source value.
     pub require_source_labels: bool,
+    /// Stop processing (keeping the empty set) as soon as a rule leaves no labels, as
+    /// VictoriaMetrics does; Prometheus runs the remaining rules, which may add labels.
+    pub stop_when_empty: bool,
 }
 
 impl RelabelOptions {
@@ -59,6 +62,7 @@ impl RelabelOptions {
             hashmod: HashMod::Xxhash,
             name_validation: NameValidation::Utf8,
             require_source_labels: true,
+            stop_when_empty: true,
         }
     }
 }
