@@ -196,6 +196,11 @@ impl Anchored {
             // No groups: only `$0` can be asked for, and the fast paths answer the match.
             return self.is_match(s).then_some(Groups::Whole(s, 1));
         }
+        // A failed match is decided by the cheaper match-only engines (literal
+        // prefilters) before asking for groups: most labels a `labelmap` sees do not match.
+        if !self.is_match(s) {
+            return None;
+        }
         self.re.captures(s).map(Groups::Engine)
     }
 }
