@@ -3,6 +3,9 @@
 //! ```text
 //! gnomon-tool promql fmt [--strict] QUERY     print the canonical form
 //! gnomon-tool promql check [--strict] QUERY   parse and type-check, print the result type
+//! gnomon-tool relabel -config FILE [-finalize] [-flavor=prometheus|victoriametrics]
+//!                     [-name-validation=utf8|legacy]
+//!                                             relabel JSON label sets read on stdin
 //! ```
 //!
 //! `QUERY` may be `-` to read it from standard input. `--strict` accepts Prometheus 3.x
@@ -10,11 +13,17 @@
 //! query is invalid (the error, with a caret under the spot, goes to standard error),
 //! 2 usage error. Subcommands are entries of [`COMMANDS`]; add new ones there.
 
-use std::io::Read;
+use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 
+use anyhow::{Context, bail};
+use gnomon_examples::flags::{self, FlagError, FlagKind, FlagSpec};
 use gnomon_promql::parser::typecheck::type_of;
 use gnomon_promql::{Expr, ParseOptions, parse_with};
+use gnomon_relabel::{
+    NameValidation, RelabelConfigs, RelabelOptions, Relabeler, compile, finalize,
+};
+use gnomon_tsdb_core::model::Labels;
 
 /// A subcommand: the words that select it, a one-line usage, and its body (given the
 /// remaining arguments).
@@ -34,6 +43,11 @@ const COMMANDS: &[Command] = &[
         words: &["promql", "check"],
         usage: "promql check [--strict] QUERY|-   parse and type-check a query",
         run: promql_check,
+    },
+    Command {
+        words: &["relabel"],
+        usage: "relabel -config FILE [flags]   relabel JSON label sets read on stdin (one per line)",
+        run: relabel_command,
     },
 ];
 
@@ -109,6 +123,116 @@ fn promql_check(args: &[String]) -> ExitCode {
         }
         Err(code) => code,
     }
+}
+
+/// `relabel` errors end with exit status 1 and the message (with its context).
+fn relabel_command(args: &[String]) -> ExitCode {
+    match relabel(args.to_vec()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gnomon-tool relabel: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const RELABEL_FLAGS: &[FlagSpec] = &[
+    FlagSpec {
+        name: "config",
+        default: "",
+        help: "Path to a YAML file with a list of relabel rules (relabel_configs)",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "finalize",
+        default: "false",
+        help: "Remove labels starting with __ (except __name__) after relabeling, as VictoriaMetrics does for targets",
+        kind: FlagKind::Bool,
+    },
+    FlagSpec {
+        name: "flavor",
+        default: "prometheus",
+        help: "Whose behaviour to follow where they differ (hashmod's hash, required source_labels): prometheus or victoriametrics",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "name-validation",
+        default: "utf8",
+        help: "Label name validation scheme: utf8 or legacy",
+        kind: FlagKind::String,
+    },
+];
+
+/// `gnomon-tool relabel -config FILE`: one JSON object per stdin line in, one line out:
+/// the relabeled object, or `null` when the series is dropped.
+fn relabel(args: Vec<String>) -> anyhow::Result<ExitCode> {
+    let f = match flags::parse(RELABEL_FLAGS, args) {
+        Ok(f) => f,
+        Err(FlagError::Help) => {
+            print!(
+                "{}",
+                flags::usage(
+                    "Usage: gnomon-tool relabel -config FILE [flags]",
+                    RELABEL_FLAGS
+                )
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => bail!(e),
+    };
+    let mut opts = match f.str("flavor") {
+        "prometheus" => RelabelOptions::prometheus(),
+        "victoriametrics" => RelabelOptions::victoriametrics(),
+        other => bail!("-flavor must be prometheus or victoriametrics, not {other:?}"),
+    };
+    opts.name_validation = match f.str("name-validation") {
+        "utf8" => NameValidation::Utf8,
+        "legacy" => NameValidation::Legacy,
+        other => bail!("-name-validation must be utf8 or legacy, not {other:?}"),
+    };
+    let path = f.str("config");
+    if path.is_empty() {
+        bail!("-config is required");
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+    let configs = RelabelConfigs::from_yaml(&text).with_context(|| path.to_owned())?;
+    let relabeler = compile(configs.rules(), &opts).with_context(|| path.to_owned())?;
+    relabel_lines(&relabeler, f.bool("finalize"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn relabel_lines(relabeler: &Relabeler, fin: bool) -> anyhow::Result<()> {
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (n, line) in stdin.lines().enumerate() {
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&line)
+            .with_context(|| format!("line {}: not a JSON object", n + 1))?;
+        let mut pairs = Vec::with_capacity(obj.len());
+        for (k, v) in &obj {
+            let Some(v) = v.as_str() else {
+                bail!("line {}: the value of {k:?} is not a string", n + 1);
+            };
+            pairs.push((k.as_str(), v));
+        }
+        let result = relabeler
+            .apply_labels(&Labels::from_pairs(&pairs))
+            .map(|l| if fin { finalize(&l) } else { l });
+        let json = match result {
+            None => serde_json::Value::Null,
+            Some(l) => serde_json::Value::Object(
+                l.iter()
+                    .map(|l| (l.name.clone(), serde_json::Value::String(l.value.clone())))
+                    .collect(),
+            ),
+        };
+        writeln!(out, "{json}")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]
