@@ -20,12 +20,12 @@ struct Groups {
 fn group_labels(l: &Labels, g: Option<&Grouping>) -> Labels {
     let mut b = l.builder();
     match g {
-        Some(Grouping::By(names)) => b.retain(|x| names.iter().any(|n| *n == x.name)),
+        Some(Grouping::By(names)) => b.retain(|x| names.contains(&x.name)),
         Some(Grouping::Without(names)) => b.retain(|x| {
             x.name != METRIC_NAME
                 && x.name != TYPE_LABEL
                 && x.name != UNIT_LABEL
-                && !names.iter().any(|n| *n == x.name)
+                && !names.contains(&x.name)
         }),
         None => return Labels::empty(),
     };
@@ -125,7 +125,8 @@ fn fold_groups(
     let mut out = Vec::with_capacity(groups.labels.len());
     let mut buf = Vec::new();
     for (labels, mem) in groups.labels.iter().zip(&groups.members) {
-        let drop_name = labels.get(METRIC_NAME).is_some() && mem.iter().any(|&k| input[k].drop_name);
+        let drop_name =
+            labels.get(METRIC_NAME).is_some() && mem.iter().any(|&k| input[k].drop_name);
         let mut vals = vec![None; n];
         for (i, slot) in vals.iter_mut().enumerate() {
             buf.clear();
@@ -143,10 +144,17 @@ fn fold_groups(
     out
 }
 
-fn k_select(name: &str, input: &[StepSeries], groups: &Groups, k: &[f64], n: usize) -> EvalResult<Vec<StepSeries>> {
+fn k_select(
+    name: &str,
+    input: &[StepSeries],
+    groups: &Groups,
+    k: &[f64],
+    n: usize,
+) -> EvalResult<Vec<StepSeries>> {
     let mut keep: Vec<Vec<Option<f64>>> = vec![vec![None; n]; input.len()];
     let mut rank: Vec<(usize, usize)> = Vec::new();
     let mut cand: Vec<(usize, f64)> = Vec::new();
+    #[allow(clippy::needless_range_loop)] // `i` indexes every series' values
     for i in 0..n {
         let kf = k.get(i).copied().unwrap_or(0.0);
         if kf.is_nan() {
@@ -154,7 +162,11 @@ fn k_select(name: &str, input: &[StepSeries], groups: &Groups, k: &[f64], n: usi
                 "Parameter value is NaN for {name}"
             )));
         }
-        let kk = if kf >= 9.0e18 { usize::MAX } else { kf.max(0.0) as usize };
+        let kk = if kf >= 9.0e18 {
+            usize::MAX
+        } else {
+            kf.max(0.0) as usize
+        };
         for (gi, mem) in groups.members.iter().enumerate() {
             cand.clear();
             cand.extend(mem.iter().filter_map(|&m| input[m].vals[i].map(|v| (m, v))));
@@ -203,7 +215,11 @@ pub(crate) fn format_float(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -215,7 +231,12 @@ pub(crate) fn valid_label_name(s: &str) -> bool {
     !s.is_empty()
 }
 
-fn count_values(label: &str, input: &[StepSeries], groups: &Groups, n: usize) -> EvalResult<Vec<StepSeries>> {
+fn count_values(
+    label: &str,
+    input: &[StepSeries],
+    groups: &Groups,
+    n: usize,
+) -> EvalResult<Vec<StepSeries>> {
     if !valid_label_name(label) {
         return Err(EvalError::InvalidLabelName(label.to_string()));
     }

@@ -44,12 +44,12 @@ fn signature(l: &Labels, m: Option<&VectorMatching>) -> Labels {
     match m {
         Some(VectorMatching::On(names)) => {
             let mut b = l.builder();
-            b.retain(|x| names.iter().any(|n| *n == x.name));
+            b.retain(|x| names.contains(&x.name));
             b.build()
         }
         Some(VectorMatching::Ignoring(names)) => {
             let mut b = l.builder();
-            b.retain(|x| x.name != METRIC_NAME && !names.iter().any(|n| *n == x.name));
+            b.retain(|x| x.name != METRIC_NAME && !names.contains(&x.name));
             b.build()
         }
         None => {
@@ -61,7 +61,11 @@ fn signature(l: &Labels, m: Option<&VectorMatching>) -> Labels {
 }
 
 /// Assigns a dense id to each distinct signature.
-fn sig_ids(series: &[StepSeries], m: Option<&VectorMatching>, ids: &mut HashMap<Labels, usize>) -> Vec<usize> {
+fn sig_ids(
+    series: &[StepSeries],
+    m: Option<&VectorMatching>,
+    ids: &mut HashMap<Labels, usize>,
+) -> Vec<usize> {
     series
         .iter()
         .map(|s| {
@@ -85,8 +89,12 @@ fn present_per_step(series: &[StepSeries], n: usize) -> Vec<bool> {
 impl Ev<'_> {
     /// Evaluates `lhs op rhs`.
     pub fn binary(&self, b: &BinaryExpr, g: &Grid) -> EvalResult<Val> {
-        if b.op.is_metricsql() || b.modifier.fill_left.is_some() || b.modifier.fill_right.is_some() {
-            return Err(unsupported(&format!("the `{}` operator or fill modifiers", b.op.as_str())));
+        if b.op.is_metricsql() || b.modifier.fill_left.is_some() || b.modifier.fill_right.is_some()
+        {
+            return Err(unsupported(&format!(
+                "the `{}` operator or fill modifiers",
+                b.op.as_str()
+            )));
         }
         let l = self.eval(&b.lhs, g)?;
         let r = self.eval(&b.rhs, g)?;
@@ -108,9 +116,13 @@ impl Ev<'_> {
             (Val::Vector(v), Val::Scalar(s)) => Val::Vector(vector_scalar(b.op, v, &s, false, rb)),
             (Val::Scalar(s), Val::Vector(v)) => Val::Vector(vector_scalar(b.op, v, &s, true, rb)),
             (Val::Vector(l), Val::Vector(r)) => Val::Vector(match b.op {
-                BinaryOp::And | BinaryOp::Unless => {
-                    set_filter(l, &r, b.modifier.matching.as_ref(), b.op == BinaryOp::And, g.n)
-                }
+                BinaryOp::And | BinaryOp::Unless => set_filter(
+                    l,
+                    &r,
+                    b.modifier.matching.as_ref(),
+                    b.op == BinaryOp::And,
+                    g.n,
+                ),
                 BinaryOp::Or => set_or(l, r, b.modifier.matching.as_ref(), g.n),
                 _ => vector_vector(b, l, r, g.n)?,
             }),
@@ -119,7 +131,13 @@ impl Ev<'_> {
     }
 }
 
-fn vector_scalar(op: BinaryOp, v: Vec<StepSeries>, s: &[f64], swap: bool, rb: bool) -> Vec<StepSeries> {
+fn vector_scalar(
+    op: BinaryOp,
+    v: Vec<StepSeries>,
+    s: &[f64],
+    swap: bool,
+    rb: bool,
+) -> Vec<StepSeries> {
     let mut out = Vec::with_capacity(v.len());
     for mut ser in v {
         for (i, slot) in ser.vals.iter_mut().enumerate() {
@@ -174,7 +192,12 @@ fn set_filter(
     out
 }
 
-fn set_or(mut l: Vec<StepSeries>, r: Vec<StepSeries>, m: Option<&VectorMatching>, n: usize) -> Vec<StepSeries> {
+fn set_or(
+    mut l: Vec<StepSeries>,
+    r: Vec<StepSeries>,
+    m: Option<&VectorMatching>,
+    n: usize,
+) -> Vec<StepSeries> {
     let mut ids = HashMap::new();
     let ls = sig_ids(&l, m, &mut ids);
     let rs = sig_ids(&r, m, &mut ids);
@@ -202,10 +225,10 @@ fn result_labels(many: &Labels, one: &Labels, b: &BinaryExpr) -> Labels {
     let mut lb = many.builder();
     match (&b.modifier.group, &b.modifier.matching) {
         (None, Some(VectorMatching::On(names))) => {
-            lb.retain(|x| names.iter().any(|n| *n == x.name));
+            lb.retain(|x| names.contains(&x.name));
         }
         (None, Some(VectorMatching::Ignoring(names))) => {
-            lb.retain(|x| !names.iter().any(|n| *n == x.name));
+            lb.retain(|x| !names.contains(&x.name));
         }
         (Some(Group::Left(inc) | Group::Right(inc)), _) => {
             for n in inc {
@@ -225,7 +248,12 @@ fn match_labels(l: &Labels, m: Option<&VectorMatching>) -> Labels {
 }
 
 /// Arithmetic and comparisons between two vectors.
-fn vector_vector(b: &BinaryExpr, l: Vec<StepSeries>, r: Vec<StepSeries>, n: usize) -> EvalResult<Vec<StepSeries>> {
+fn vector_vector(
+    b: &BinaryExpr,
+    l: Vec<StepSeries>,
+    r: Vec<StepSeries>,
+    n: usize,
+) -> EvalResult<Vec<StepSeries>> {
     let m = b.modifier.matching.as_ref();
     let one_to_many = matches!(b.modifier.group, Some(Group::Right(_)));
     let grouped = b.modifier.group.is_some();

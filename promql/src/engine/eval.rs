@@ -251,7 +251,9 @@ impl Ev<'_> {
                 vals: v.into_iter().map(Some).collect(),
                 drop_name: false,
             }]),
-            _ => Err(unsupported("a range vector or string where an instant vector is expected")),
+            _ => Err(unsupported(
+                "a range vector or string where an instant vector is expected",
+            )),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use gnomon_tsdb_core::model::{Labels, MatchOp, METRIC_NAME};
+use gnomon_tsdb_core::model::{Labels, METRIC_NAME, MatchOp};
 use regex::Regex;
 
 use super::aggregate::valid_label_name;
@@ -13,12 +13,20 @@ use crate::parser::ast::{Call, Expr};
 
 /// Go's `math.Max` (NaN wins).
 pub(crate) fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// Go's `math.Min` (NaN wins).
 pub(crate) fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }
 
 impl Ev<'_> {
@@ -70,7 +78,10 @@ fn string_arg(c: &Call, i: usize) -> EvalResult<&str> {
 pub(crate) fn clamp(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let lo = ev.scalar_arg(c, 1, g)?;
     let hi = ev.scalar_arg(c, 2, g)?;
-    ev.map_values(c, g, |v, i| (lo[i] <= hi[i] || lo[i].is_nan() || hi[i].is_nan()).then(|| go_max(lo[i], go_min(hi[i], v))))
+    ev.map_values(c, g, |v, i| {
+        (lo[i] <= hi[i] || lo[i].is_nan() || hi[i].is_nan())
+            .then(|| go_max(lo[i], go_min(hi[i], v)))
+    })
 }
 
 pub(crate) fn clamp_min(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
@@ -129,7 +140,9 @@ pub(crate) fn scalar(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 }
 
 pub(crate) fn time(_: &Ev, _: &Call, g: &Grid) -> EvalResult<Val> {
-    Ok(Val::Scalar((0..g.n).map(|i| g.t(i) as f64 / 1000.0).collect()))
+    Ok(Val::Scalar(
+        (0..g.n).map(|i| g.t(i) as f64 / 1000.0).collect(),
+    ))
 }
 
 pub(crate) fn pi(_: &Ev, _: &Call, g: &Grid) -> EvalResult<Val> {
@@ -250,7 +263,9 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
 
 fn sort_by_label_impl(ev: &Ev, c: &Call, g: &Grid, desc: bool) -> EvalResult<Val> {
     let mut v = ev.arg_vector_or_time(c, g)?;
-    let names: Vec<&str> = (1..c.args.len()).map(|i| string_arg(c, i)).collect::<EvalResult<_>>()?;
+    let names: Vec<&str> = (1..c.args.len())
+        .map(|i| string_arg(c, i))
+        .collect::<EvalResult<_>>()?;
     v.sort_by(|a, b| {
         for n in &names {
             let (x, y) = (a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
@@ -283,7 +298,12 @@ fn set_label(s: &mut StepSeries, dst: &str, value: &str) {
 }
 
 pub(crate) fn label_replace(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    let (dst, repl, src, re) = (string_arg(c, 1)?, string_arg(c, 2)?, string_arg(c, 3)?, string_arg(c, 4)?);
+    let (dst, repl, src, re) = (
+        string_arg(c, 1)?,
+        string_arg(c, 2)?,
+        string_arg(c, 3)?,
+        string_arg(c, 4)?,
+    );
     let rx = Regex::new(&format!("^(?s:{re})$")).map_err(|e| EvalError::InvalidRegex {
         func: "label_replace",
         detail: e.to_string(),
@@ -305,7 +325,9 @@ pub(crate) fn label_replace(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 
 pub(crate) fn label_join(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let (dst, sep) = (string_arg(c, 1)?, string_arg(c, 2)?);
-    let srcs: Vec<&str> = (3..c.args.len()).map(|i| string_arg(c, i)).collect::<EvalResult<_>>()?;
+    let srcs: Vec<&str> = (3..c.args.len())
+        .map(|i| string_arg(c, i))
+        .collect::<EvalResult<_>>()?;
     if !valid_label_name(dst) {
         return Err(EvalError::InvalidLabelName(dst.to_string()));
     }
@@ -372,7 +394,13 @@ fn date_part(v: f64, part: &str) -> f64 {
 
 pub(crate) fn date_fn(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let part = c.func.name;
-    ev.map_values(c, g, |v, _| Some(if v.is_finite() { date_part(v, part) } else { f64::NAN }))
+    ev.map_values(c, g, |v, _| {
+        Some(if v.is_finite() {
+            date_part(v, part)
+        } else {
+            f64::NAN
+        })
+    })
 }
 
 /// Prometheus' `bucketQuantile` over classic buckets `(upper bound, cumulative count)`.
@@ -434,7 +462,9 @@ pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
     let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for (k, s) in v.iter().enumerate() {
-        let Some(le) = s.labels.get("le") else { continue };
+        let Some(le) = s.labels.get("le") else {
+            continue;
+        };
         let Ok(ub) = parse_le(le) else { continue };
         let mut b = drop_metric_name(&s.labels).builder();
         b.del("le");
@@ -451,7 +481,10 @@ pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
         let mut vals = vec![None; g.n];
         for (i, slot) in vals.iter_mut().enumerate() {
             buf.clear();
-            buf.extend(mem.iter().filter_map(|&(ub, k)| v[k].vals[i].map(|c| (ub, c))));
+            buf.extend(
+                mem.iter()
+                    .filter_map(|&(ub, k)| v[k].vals[i].map(|c| (ub, c))),
+            );
             if !buf.is_empty() {
                 *slot = Some(bucket_quantile(q[i], &mut buf));
             }

@@ -50,7 +50,10 @@ impl MemStore {
         range: TimeRange,
     ) -> impl Iterator<Item = (&'a Labels, &'a [Sample])> + 'a {
         self.series.iter().filter_map(move |(l, s)| {
-            if !matchers.iter().all(|m| m.matches(l.get(&m.name).unwrap_or(""))) {
+            if !matchers
+                .iter()
+                .all(|m| m.matches(l.get(&m.name).unwrap_or("")))
+            {
                 return None;
             }
             let lo = s.partition_point(|x| x.t < range.start);
@@ -75,7 +78,10 @@ impl Querier for MemStore {
     }
 
     fn series(&self, matchers: &[Matcher], range: TimeRange) -> Result<Vec<Labels>> {
-        Ok(self.matching(matchers, range).map(|(l, _)| l.clone()).collect())
+        Ok(self
+            .matching(matchers, range)
+            .map(|(l, _)| l.clone())
+            .collect())
     }
 
     fn label_names(&self, matchers: &[Matcher], range: TimeRange) -> Result<Vec<String>> {
@@ -86,7 +92,12 @@ impl Querier for MemStore {
         Ok(names.into_iter().collect())
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher], range: TimeRange) -> Result<Vec<String>> {
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        range: TimeRange,
+    ) -> Result<Vec<String>> {
         let vals: BTreeSet<String> = self
             .matching(matchers, range)
             .filter_map(|(l, _)| l.get(name).map(str::to_string))
@@ -126,7 +137,13 @@ mod tests {
             .collect::<Result<_>>()
             .unwrap();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].samples, vec![Sample::new(20, 9.0), Sample::new(30, 3.0)]);
-        assert_eq!(m.label_values("__name__", &[], TimeRange::ALL).unwrap(), vec!["a", "b"]);
+        assert_eq!(
+            got[0].samples,
+            vec![Sample::new(20, 9.0), Sample::new(30, 3.0)]
+        );
+        assert_eq!(
+            m.label_values("__name__", &[], TimeRange::ALL).unwrap(),
+            vec!["a", "b"]
+        );
     }
 }

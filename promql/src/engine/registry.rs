@@ -81,9 +81,15 @@ static IMPLS: &[(&str, Impl)] = &[
     ("count_over_time", Impl::Rollup(r::count_over_time)),
     ("delta", Impl::Rollup(r::delta)),
     ("deriv", Impl::Rollup(r::deriv)),
-    ("double_exponential_smoothing", Impl::Rollup(r::double_exponential_smoothing)),
+    (
+        "double_exponential_smoothing",
+        Impl::Rollup(r::double_exponential_smoothing),
+    ),
     ("first_over_time", Impl::Rollup(r::first_over_time)),
-    ("holt_winters", Impl::Rollup(r::double_exponential_smoothing)),
+    (
+        "holt_winters",
+        Impl::Rollup(r::double_exponential_smoothing),
+    ),
     ("idelta", Impl::Rollup(r::idelta)),
     ("increase", Impl::Rollup(r::increase)),
     ("irate", Impl::Rollup(r::irate)),
@@ -99,8 +105,14 @@ static IMPLS: &[(&str, Impl)] = &[
     ("stddev_over_time", Impl::Rollup(r::stddev_over_time)),
     ("stdvar_over_time", Impl::Rollup(r::stdvar_over_time)),
     ("sum_over_time", Impl::Rollup(r::sum_over_time)),
-    ("ts_of_first_over_time", Impl::Rollup(r::ts_of_first_over_time)),
-    ("ts_of_last_over_time", Impl::Rollup(r::ts_of_last_over_time)),
+    (
+        "ts_of_first_over_time",
+        Impl::Rollup(r::ts_of_first_over_time),
+    ),
+    (
+        "ts_of_last_over_time",
+        Impl::Rollup(r::ts_of_last_over_time),
+    ),
     ("ts_of_max_over_time", Impl::Rollup(r::ts_of_max_over_time)),
     ("ts_of_min_over_time", Impl::Rollup(r::ts_of_min_over_time)),
 ];

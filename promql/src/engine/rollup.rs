@@ -248,7 +248,8 @@ pub(crate) fn predict_linear(w: &Win) -> Option<f64> {
 /// Holt's linear (double exponential) smoothing, as Prometheus computes it.
 pub(crate) fn double_exponential_smoothing(w: &Win) -> Option<f64> {
     let (sf, tf) = (w.params[0], w.params[1]);
-    if !(sf > 0.0 && sf < 1.0) || !(tf > 0.0 && tf < 1.0) || w.s.len() < 2 {
+    let unit = |x: f64| x > 0.0 && x < 1.0;
+    if !unit(sf) || !unit(tf) || w.s.len() < 2 {
         return None;
     }
     let (mut s0, mut s1) = (0.0, w.s[0].v);

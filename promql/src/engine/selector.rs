@@ -92,7 +92,11 @@ impl Ev<'_> {
             .into_iter()
             .map(|s| WindowSeries {
                 labels: s.labels,
-                samples: s.samples.into_iter().filter(|x| !is_stale_nan(x.v)).collect(),
+                samples: s
+                    .samples
+                    .into_iter()
+                    .filter(|x| !is_stale_nan(x.v))
+                    .collect(),
                 drop_name: false,
             })
             .collect();

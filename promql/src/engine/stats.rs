@@ -113,7 +113,10 @@ pub(crate) fn quantile(q: f64, vals: &mut [f64]) -> f64 {
 }
 
 /// Least-squares slope and intercept of `(t - intercept_t) / 1000, v`.
-pub(crate) fn linear_regression(s: &[gnomon_tsdb_core::model::Sample], intercept_t: i64) -> (f64, f64) {
+pub(crate) fn linear_regression(
+    s: &[gnomon_tsdb_core::model::Sample],
+    intercept_t: i64,
+) -> (f64, f64) {
     let (mut n, mut sx, mut cx, mut sy, mut cy) = (0.0, 0.0, 0.0, 0.0, 0.0);
     let (mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0);
     let init = s[0].v;

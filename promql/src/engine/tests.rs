@@ -11,7 +11,11 @@ fn store(series: &[(&str, &[(i64, f64)])]) -> MemStore {
     for (sel, pts) in series {
         let (name, rest) = sel.split_once('{').unwrap_or((sel, ""));
         let mut pairs = vec![("__name__".to_string(), name.to_string())];
-        for kv in rest.trim_end_matches('}').split(',').filter(|s| !s.is_empty()) {
+        for kv in rest
+            .trim_end_matches('}')
+            .split(',')
+            .filter(|s| !s.is_empty())
+        {
             let (k, v) = kv.split_once('=').unwrap();
             pairs.push((k.to_string(), v.trim_matches('"').to_string()));
         }
@@ -45,15 +49,27 @@ fn staleness_marker_ends_a_series() {
     assert_eq!(instant(&m, "a", 5_000).unwrap()[0].1, 1.0);
     assert!(instant(&m, "a", 15_000).unwrap().is_empty());
     assert_eq!(instant(&m, "a", 25_000).unwrap()[0].1, 3.0);
-    assert_eq!(instant(&m, "count_over_time(a[1m])", 25_000).unwrap()[0].1, 2.0);
+    assert_eq!(
+        instant(&m, "count_over_time(a[1m])", 25_000).unwrap()[0].1,
+        2.0
+    );
 }
 
 #[test]
 fn range_windows_are_open_on_the_left() {
     let m = store(&[("a", &[(0, 1.0), (60_000, 2.0), (120_000, 3.0)])]);
-    assert_eq!(instant(&m, "count_over_time(a[1m])", 120_000).unwrap()[0].1, 1.0);
-    assert_eq!(instant(&m, "count_over_time(a[1m] offset 1m)", 120_000).unwrap()[0].1, 1.0);
-    assert_eq!(instant(&m, "count_over_time(a[2m] @ 120)", 0).unwrap()[0].1, 2.0);
+    assert_eq!(
+        instant(&m, "count_over_time(a[1m])", 120_000).unwrap()[0].1,
+        1.0
+    );
+    assert_eq!(
+        instant(&m, "count_over_time(a[1m] offset 1m)", 120_000).unwrap()[0].1,
+        1.0
+    );
+    assert_eq!(
+        instant(&m, "count_over_time(a[2m] @ 120)", 0).unwrap()[0].1,
+        2.0
+    );
 }
 
 #[test]
@@ -104,7 +120,12 @@ fn names_are_dropped_at_the_end_and_duplicates_detected() {
         instant(&m, "abs({x=\"1\"})", 0),
         Err(EvalError::DuplicateLabelset)
     ));
-    let r = instant(&m, "label_replace(abs(a), \"__name__\", \"z\", \"\", \"\")", 0).unwrap();
+    let r = instant(
+        &m,
+        "label_replace(abs(a), \"__name__\", \"z\", \"\", \"\")",
+        0,
+    )
+    .unwrap();
     assert_eq!(r, vec![("{__name__=\"z\", x=\"1\"}".to_string(), 1.0)]);
 }
 
