@@ -353,6 +353,10 @@ fn run_all(label: &str, store: &mut dyn TestStore) -> Tally {
         .unwrap_or_else(|e| panic!("conformance corpus missing at {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .filter(|p| match std::env::var("PROMQLTEST_FILE") {
+            Ok(only) => p.file_name().is_some_and(|n| n.to_string_lossy() == only),
+            Err(_) => true,
+        })
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no .test files in {}", dir.display());

@@ -89,12 +89,8 @@ fn present_per_step(series: &[StepSeries], n: usize) -> Vec<bool> {
 impl Ev<'_> {
     /// Evaluates `lhs op rhs`.
     pub fn binary(&self, b: &BinaryExpr, g: &Grid) -> EvalResult<Val> {
-        if b.op.is_metricsql() || b.modifier.fill_left.is_some() || b.modifier.fill_right.is_some()
-        {
-            return Err(unsupported(&format!(
-                "the `{}` operator or fill modifiers",
-                b.op.as_str()
-            )));
+        if b.op.is_metricsql() {
+            return Err(unsupported(&format!("the `{}` operator", b.op.as_str())));
         }
         let l = self.eval(&b.lhs, g)?;
         let r = self.eval(&b.rhs, g)?;
@@ -243,11 +239,9 @@ fn result_labels(many: &Labels, one: &Labels, b: &BinaryExpr) -> Labels {
     lb.build()
 }
 
-fn match_labels(l: &Labels, m: Option<&VectorMatching>) -> Labels {
-    signature(l, m)
-}
-
-/// Arithmetic and comparisons between two vectors.
+/// Arithmetic and comparisons between two vectors, with the fill modifiers: a series
+/// missing on one side takes the fill value, and a missing "many" side produces a result
+/// labelled with the match group.
 fn vector_vector(
     b: &BinaryExpr,
     l: Vec<StepSeries>,
@@ -257,25 +251,39 @@ fn vector_vector(
     let m = b.modifier.matching.as_ref();
     let one_to_many = matches!(b.modifier.group, Some(Group::Right(_)));
     let grouped = b.modifier.group.is_some();
+    let (fill_l, fill_r) = (
+        b.modifier.fill_left.map(|x| x.0),
+        b.modifier.fill_right.map(|x| x.0),
+    );
+    // Prometheus applies the fills after swapping the sides of `group_right`: fill_left
+    // always stands in for a missing "many" series, fill_right for a missing "one".
+    let (fill_one, fill_many) = (fill_r, fill_l);
     let (lp, rp) = (present_per_step(&l, n), present_per_step(&r, n));
     let (many, one) = if one_to_many { (r, l) } else { (l, r) };
     let mut ids = HashMap::new();
     let one_sig = sig_ids(&one, m, &mut ids);
     let many_sig = sig_ids(&many, m, &mut ids);
+    let mut sig_labels = vec![Labels::empty(); ids.len()];
+    for (lb, &id) in &ids {
+        sig_labels[id] = lb.clone();
+    }
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
     for (j, &id) in one_sig.iter().enumerate() {
         members[id].push(j);
     }
     let side = if one_to_many { "left" } else { "right" };
     let rb = b.modifier.return_bool;
+    let no_one = Labels::empty();
     let mut out: Vec<StepSeries> = Vec::new();
-    let mut out_index: HashMap<Labels, usize> = HashMap::new();
+    let mut out_index: HashMap<(Labels, bool), usize> = HashMap::new();
     let mut pair_out: HashMap<(usize, usize), usize> = HashMap::new();
     let mut sig_stamp = vec![usize::MAX; ids.len()];
+    let mut many_hit = vec![usize::MAX; ids.len()];
     let mut out_stamp: Vec<usize> = Vec::new();
     let mut matched: Vec<Option<usize>> = vec![None; ids.len()];
+    let filling = fill_l.is_some() || fill_r.is_some();
     for i in 0..n {
-        if !lp[i] || !rp[i] {
+        if !filling && (!lp[i] || !rp[i]) {
             continue;
         }
         for (id, mem) in members.iter().enumerate() {
@@ -286,7 +294,7 @@ fn vector_vector(
                 }
                 if let Some(prev) = matched[id] {
                     return Err(EvalError::ManyToMany {
-                        group: match_labels(&one[j].labels, m).to_string(),
+                        group: signature(&one[j].labels, m).to_string(),
                         side,
                         first: one[j].labels.to_string(),
                         second: one[prev].labels.to_string(),
@@ -298,8 +306,14 @@ fn vector_vector(
         for (k, ms) in many.iter().enumerate() {
             let Some(mv) = ms.vals[i] else { continue };
             let id = many_sig[k];
-            let Some(j) = matched[id] else { continue };
-            let ov = one[j].vals[i].unwrap_or(f64::NAN);
+            many_hit[id] = i;
+            let (ov, j) = match matched[id] {
+                Some(j) => (one[j].vals[i].unwrap_or(f64::NAN), Some(j)),
+                None => match fill_one {
+                    Some(f) => (f, None),
+                    None => continue,
+                },
+            };
             let (fl, fr) = if one_to_many { (ov, mv) } else { (mv, ov) };
             let (mut val, keep) = apply(b.op, fl, fr);
             if rb {
@@ -315,18 +329,18 @@ fn vector_vector(
                 }
                 sig_stamp[id] = i;
             }
-            let o = *pair_out.entry((k, j)).or_insert_with(|| {
-                let labels = result_labels(&ms.labels, &one[j].labels, b);
-                *out_index.entry(labels.clone()).or_insert_with(|| {
-                    out.push(StepSeries {
-                        labels,
-                        vals: vec![None; n],
-                        drop_name: drops_name(b.op) || rb || ms.drop_name,
-                    });
-                    out_stamp.push(usize::MAX);
-                    out.len() - 1
-                })
-            });
+            let key = (k, j.unwrap_or(usize::MAX));
+            let o = match pair_out.get(&key) {
+                Some(&o) => o,
+                None => {
+                    let one_labels = j.map_or(&no_one, |j| &one[j].labels);
+                    let labels = result_labels(&ms.labels, one_labels, b);
+                    let drop = drops_name(b.op) || rb || ms.drop_name;
+                    let o = out_slot(&mut out, &mut out_index, &mut out_stamp, labels, drop, n);
+                    pair_out.insert(key, o);
+                    o
+                }
+            };
             if out_stamp[o] == i {
                 return Err(EvalError::MultipleMatches(if grouped {
                     "grouping labels must ensure unique label set"
@@ -337,6 +351,50 @@ fn vector_vector(
             out_stamp[o] = i;
             out[o].vals[i] = Some(val);
         }
+        let Some(fm) = fill_many else { continue };
+        for (id, mj) in matched.iter().enumerate() {
+            let Some(j) = *mj else { continue };
+            if many_hit[id] == i {
+                continue;
+            }
+            let ov = one[j].vals[i].unwrap_or(f64::NAN);
+            let (fl, fr) = if one_to_many { (ov, fm) } else { (fm, ov) };
+            let (mut val, keep) = apply(b.op, fl, fr);
+            if rb {
+                val = if keep { 1.0 } else { 0.0 };
+            } else if !keep {
+                continue;
+            }
+            let o = out_slot(
+                &mut out,
+                &mut out_index,
+                &mut out_stamp,
+                sig_labels[id].clone(),
+                true,
+                n,
+            );
+            out_stamp[o] = i;
+            out[o].vals[i] = Some(val);
+        }
     }
     Ok(out)
+}
+
+fn out_slot(
+    out: &mut Vec<StepSeries>,
+    index: &mut HashMap<(Labels, bool), usize>,
+    stamps: &mut Vec<usize>,
+    labels: Labels,
+    drop_name: bool,
+    n: usize,
+) -> usize {
+    *index.entry((labels.clone(), drop_name)).or_insert_with(|| {
+        out.push(StepSeries {
+            labels,
+            vals: vec![None; n],
+            drop_name,
+        });
+        stamps.push(usize::MAX);
+        out.len() - 1
+    })
 }

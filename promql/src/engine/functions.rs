@@ -145,6 +145,21 @@ pub(crate) fn time(_: &Ev, _: &Call, g: &Grid) -> EvalResult<Val> {
     ))
 }
 
+fn scalar_pair(ev: &Ev, c: &Call, g: &Grid, f: fn(f64, f64) -> f64) -> EvalResult<Val> {
+    let (a, b) = (ev.scalar_arg(c, 0, g)?, ev.scalar_arg(c, 1, g)?);
+    Ok(Val::Scalar(
+        a.iter().zip(&b).map(|(&x, &y)| f(x, y)).collect(),
+    ))
+}
+
+pub(crate) fn min_of(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    scalar_pair(ev, c, g, go_min)
+}
+
+pub(crate) fn max_of(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    scalar_pair(ev, c, g, go_max)
+}
+
 pub(crate) fn pi(_: &Ev, _: &Call, g: &Grid) -> EvalResult<Val> {
     Ok(Val::Scalar(vec![std::f64::consts::PI; g.n]))
 }

@@ -55,6 +55,8 @@ static IMPLS: &[(&str, Impl)] = &[
     ("ln", Impl::Map(f64::ln)),
     ("log10", Impl::Map(f64::log10)),
     ("log2", Impl::Map(f64::log2)),
+    ("max_of", Impl::Custom(f::max_of)),
+    ("min_of", Impl::Custom(f::min_of)),
     ("minute", Impl::Custom(f::date_fn)),
     ("month", Impl::Custom(f::date_fn)),
     ("pi", Impl::Custom(f::pi)),

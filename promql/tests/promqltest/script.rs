@@ -433,15 +433,23 @@ pub fn parse_script(text: &str) -> Result<Vec<Command>, ScriptError> {
             block.push((i + 1, lines[i].as_str()));
             i += 1;
         }
-        let (line, head) = block[0];
+        // `clear` is a one-line command: a command may follow it without a blank line.
+        while block
+            .first()
+            .is_some_and(|(_, h)| h.eq_ignore_ascii_case("clear"))
+        {
+            cmds.push(Command::Clear);
+            block.remove(0);
+        }
+        let Some(&(line, head)) = block.first() else {
+            continue;
+        };
         let word = head
             .split_whitespace()
             .next()
             .unwrap_or("")
             .to_ascii_lowercase();
-        if word == "clear" {
-            cmds.push(Command::Clear);
-        } else if word.starts_with("load") {
+        if word.starts_with("load") {
             let iv = head.split_whitespace().nth(1).unwrap_or("");
             let interval = parse_duration(iv)
                 .ok_or_else(|| ScriptError(line, format!("bad interval {iv}")))?;
