@@ -293,11 +293,14 @@ fn vector_vector(
                     continue;
                 }
                 if let Some(prev) = matched[id] {
+                    let mut pair = [one[prev].labels.to_string(), one[j].labels.to_string()];
+                    pair.sort();
+                    let [first, second] = pair;
                     return Err(EvalError::ManyToMany {
                         group: signature(&one[j].labels, m).to_string(),
                         side,
-                        first: one[j].labels.to_string(),
-                        second: one[prev].labels.to_string(),
+                        first,
+                        second,
                     });
                 }
                 matched[id] = Some(j);
@@ -314,20 +317,20 @@ fn vector_vector(
                     None => continue,
                 },
             };
-            let (fl, fr) = if one_to_many { (ov, mv) } else { (mv, ov) };
-            let (mut val, keep) = apply(b.op, fl, fr);
-            if rb {
-                val = if keep { 1.0 } else { 0.0 };
-            } else if !keep {
-                continue;
-            }
-            if !grouped {
+            if !grouped && j.is_some() {
                 if sig_stamp[id] == i {
                     return Err(EvalError::MultipleMatches(
                         "many-to-one matching must be explicit (group_left/group_right)",
                     ));
                 }
                 sig_stamp[id] = i;
+            }
+            let (fl, fr) = if one_to_many { (ov, mv) } else { (mv, ov) };
+            let (mut val, keep) = apply(b.op, fl, fr);
+            if rb {
+                val = if keep { 1.0 } else { 0.0 };
+            } else if !keep {
+                continue;
             }
             let key = (k, j.unwrap_or(usize::MAX));
             let o = match pair_out.get(&key) {

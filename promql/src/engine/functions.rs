@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::aggregate::valid_label_name;
 use super::error::{EvalError, EvalResult};
-use super::eval::{Ev, Grid, StepSeries, Val, drop_metric_name, merge_same_labels, unsupported};
+use super::eval::{Ev, Grid, StepSeries, Val, merge_same_labels, unsupported};
 use crate::parser::ast::{Call, Expr};
 
 /// Go's `math.Max` (NaN wins).
@@ -179,18 +179,22 @@ fn absent_labels(e: Option<&Expr>) -> Labels {
         _ => return Labels::empty(),
     };
     let mut b = Labels::empty().builder();
-    let mut dup: Vec<String> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut dup: Vec<&str> = Vec::new();
     for m in &vs.matchers {
-        if m.name == METRIC_NAME || m.op != MatchOp::Equal {
+        if m.name == METRIC_NAME {
             continue;
         }
-        if b.get(&m.name).is_some() {
-            dup.push(m.name.clone());
+        if seen.contains(&m.name.as_str()) {
+            dup.push(&m.name);
         }
-        b.set(&m.name, &m.value);
+        seen.push(&m.name);
+        if m.op == MatchOp::Equal {
+            b.set(&m.name, &m.value);
+        }
     }
     for d in dup {
-        b.del(&d);
+        b.del(d);
     }
     b.build()
 }
@@ -429,23 +433,9 @@ fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    b.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(Ordering::Equal));
-    if b.last().is_none_or(|x| x.0 != f64::INFINITY) {
+    let Some(m) = clean_buckets(b) else {
         return f64::NAN;
-    }
-    // Merge equal bounds, then force monotonic counts.
-    let mut m: Vec<(f64, f64)> = Vec::with_capacity(b.len());
-    for &(ub, c) in b.iter() {
-        match m.last_mut() {
-            Some(last) if last.0 == ub => last.1 += c,
-            _ => m.push((ub, c)),
-        }
-    }
-    for i in 1..m.len() {
-        if m[i].1 < m[i - 1].1 {
-            m[i].1 = m[i - 1].1;
-        }
-    }
+    };
     if m.len() < 2 {
         return f64::NAN;
     }
@@ -471,9 +461,79 @@ fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> f64 {
     start + (end - start) * (rank / count)
 }
 
-pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    let q = ev.scalar_arg(c, 0, g)?;
-    let v = ev.eval_vector(&c.args[1], g)?;
+/// Buckets sorted by bound, equal bounds merged, counts made monotonic; `None` without
+/// a `+Inf` bucket.
+fn clean_buckets(b: &mut [(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+    b.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(Ordering::Equal));
+    if b.last().is_none_or(|x| x.0 != f64::INFINITY) {
+        return None;
+    }
+    let mut m: Vec<(f64, f64)> = Vec::with_capacity(b.len());
+    for &(ub, c) in b.iter() {
+        match m.last_mut() {
+            Some(last) if last.0 == ub => last.1 += c,
+            _ => m.push((ub, c)),
+        }
+    }
+    for i in 1..m.len() {
+        if m[i].1 < m[i - 1].1 {
+            m[i].1 = m[i - 1].1;
+        }
+    }
+    Some(m)
+}
+
+/// The cumulative count at `v`, interpolated inside finite buckets; an infinitely wide
+/// bucket contributes nothing to a fraction (unless a bound is infinite itself).
+fn rank_at(v: f64, m: &[(f64, f64)]) -> f64 {
+    if v == f64::INFINITY {
+        return m[m.len() - 1].1;
+    }
+    let mut prev = 0.0;
+    for (i, &(ub, c)) in m.iter().enumerate() {
+        let lb = match i {
+            0 if ub > 0.0 => 0.0,
+            0 => f64::NEG_INFINITY,
+            _ => m[i - 1].0,
+        };
+        if v <= lb {
+            return prev;
+        }
+        if v <= ub {
+            if lb.is_infinite() {
+                return c;
+            }
+            if ub.is_infinite() {
+                return prev;
+            }
+            return prev + (c - prev) * (v - lb) / (ub - lb);
+        }
+        prev = c;
+    }
+    prev
+}
+
+/// `histogram_fraction` over classic buckets.
+fn bucket_fraction(lower: f64, upper: f64, b: &mut [(f64, f64)]) -> f64 {
+    let Some(m) = clean_buckets(b) else {
+        return f64::NAN;
+    };
+    let total = m[m.len() - 1].1;
+    if total == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    (rank_at(upper, &m) - rank_at(lower, &m)) / total
+}
+
+/// Groups the series of a classic histogram (`le` label) and computes `f(step, buckets)`.
+fn over_classic_buckets(
+    v: &[StepSeries],
+    n: usize,
+    f: impl Fn(usize, &mut [(f64, f64)]) -> f64,
+) -> Vec<StepSeries> {
     let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for (k, s) in v.iter().enumerate() {
@@ -481,7 +541,7 @@ pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
             continue;
         };
         let Ok(ub) = parse_le(le) else { continue };
-        let mut b = drop_metric_name(&s.labels).builder();
+        let mut b = s.labels.builder();
         b.del("le");
         let key = b.build();
         let gi = *index.entry(key.clone()).or_insert_with(|| {
@@ -493,7 +553,7 @@ pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
     let mut out = Vec::with_capacity(groups.len());
     let mut buf = Vec::new();
     for (labels, mem) in groups {
-        let mut vals = vec![None; g.n];
+        let mut vals = vec![None; n];
         for (i, slot) in vals.iter_mut().enumerate() {
             buf.clear();
             buf.extend(
@@ -501,16 +561,33 @@ pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
                     .filter_map(|&(ub, k)| v[k].vals[i].map(|c| (ub, c))),
             );
             if !buf.is_empty() {
-                *slot = Some(bucket_quantile(q[i], &mut buf));
+                *slot = Some(f(i, &mut buf));
             }
         }
         out.push(StepSeries {
             labels,
             vals,
-            drop_name: false,
+            drop_name: true,
         });
     }
-    Ok(Val::Vector(out))
+    out
+}
+
+pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    let q = ev.scalar_arg(c, 0, g)?;
+    let v = ev.eval_vector(&c.args[1], g)?;
+    Ok(Val::Vector(over_classic_buckets(&v, g.n, |i, b| {
+        bucket_quantile(q[i], b)
+    })))
+}
+
+pub(crate) fn histogram_fraction(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    let lo = ev.scalar_arg(c, 0, g)?;
+    let hi = ev.scalar_arg(c, 1, g)?;
+    let v = ev.eval_vector(&c.args[2], g)?;
+    Ok(Val::Vector(over_classic_buckets(&v, g.n, |i, b| {
+        bucket_fraction(lo[i], hi[i], b)
+    })))
 }
 
 fn parse_le(s: &str) -> Result<f64, std::num::ParseFloatError> {
@@ -538,6 +615,19 @@ mod tests {
     fn natural_order() {
         assert_eq!(natural_cmp("a2", "a10"), Ordering::Less);
         assert_eq!(natural_cmp("b", "a10"), Ordering::Greater);
+    }
+
+    #[test]
+    fn classic_fraction() {
+        let mut b = vec![(1.0, 1.0), (2.0, 3.0), (3.0, 6.0), (f64::INFINITY, 100.0)];
+        assert!((bucket_fraction(0.0, 1.5, &mut b) - 0.02).abs() < 1e-12);
+        let mut b = vec![
+            (-3.0, 10.0),
+            (-2.0, 12.0),
+            (-1.0, 15.0),
+            (f64::INFINITY, 100.0),
+        ];
+        assert!((bucket_fraction(-4.0, -2.0, &mut b) - 0.02).abs() < 1e-12);
     }
 
     #[test]

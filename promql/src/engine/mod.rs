@@ -119,7 +119,8 @@ impl Engine {
     /// [`EvalError::Unsupported`] for what the evaluator does not do yet.
     pub fn instant(&self, q: &dyn Querier, expr: &Expr, t: i64) -> EvalResult<Value> {
         let g = Grid::new(t, t, 1);
-        let ev = self.ev(q, g);
+        // `step()` is 0 in an instant query.
+        let ev = self.ev(q, Grid { step: 0, ..g });
         Ok(match ev.eval(expr, &g)? {
             Val::Scalar(v) => Value::Scalar { t, v: v[0] },
             Val::String(s) => Value::String { t, v: s },

@@ -48,6 +48,7 @@ static IMPLS: &[(&str, Impl)] = &[
     ("deg", Impl::Map(f64::to_degrees)),
     ("exp", Impl::Map(f64::exp)),
     ("floor", Impl::Map(f64::floor)),
+    ("histogram_fraction", Impl::Custom(f::histogram_fraction)),
     ("histogram_quantile", Impl::Custom(f::histogram_quantile)),
     ("hour", Impl::Custom(f::date_fn)),
     ("label_join", Impl::Custom(f::label_join)),

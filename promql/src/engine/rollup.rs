@@ -12,6 +12,8 @@ use crate::parser::ast::Call;
 /// this step.
 pub(crate) struct Win<'a> {
     pub s: &'a [Sample],
+    /// The step's evaluation time.
+    pub t: i64,
     pub start: i64,
     pub end: i64,
     pub params: &'a [f64],
@@ -56,6 +58,7 @@ impl Ev<'_> {
             let end = w.eff[i];
             out[si].vals[i] = f(&Win {
                 s,
+                t: g.t(i),
                 start: end - w.range,
                 end,
                 params: &p,
@@ -213,6 +216,9 @@ pub(crate) fn quantile_over_time(w: &Win) -> Option<f64> {
     Some(quantile(w.params[0], &mut v))
 }
 pub(crate) fn mad_over_time(w: &Win) -> Option<f64> {
+    if w.s.iter().any(|x| x.v.is_nan()) {
+        return Some(f64::NAN);
+    }
     let mut v: Vec<f64> = vals(w).collect();
     let median = quantile(0.5, &mut v);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
@@ -241,7 +247,8 @@ pub(crate) fn predict_linear(w: &Win) -> Option<f64> {
     if w.s.len() < 2 {
         return None;
     }
-    let (slope, intercept) = linear_regression(w.s, w.end);
+    // Prometheus intercepts at the evaluation time, not at the `@`/offset-shifted end.
+    let (slope, intercept) = linear_regression(w.s, w.t);
     Some(slope * w.params[0] + intercept)
 }
 

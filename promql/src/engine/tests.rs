@@ -102,7 +102,7 @@ fn many_to_many_matching_is_an_error_with_prometheus_text() {
     assert_eq!(
         err.to_string(),
         "found duplicate series for the match group {} on the right hand-side of the operation: \
-         [{__name__=\"dup_metric\", label=\"beta\"}, {__name__=\"dup_metric\", label=\"alpha\"}];\
+         [{__name__=\"dup_metric\", label=\"alpha\"}, {__name__=\"dup_metric\", label=\"beta\"}];\
          many-to-many matching not allowed: matching labels must be unique on one side"
     );
     let ok = instant(&m, "dup_metric * on() group_left one", 0).unwrap();
