@@ -12,7 +12,9 @@ use gnomon_tsdb_core::model::{Labels, METRIC_NAME, Querier, Sample};
 
 use super::EngineOptions;
 use super::error::{EvalError, EvalResult};
-use crate::parser::ast::{AtModifier, Duration, DurationFn, DurationOp, Expr, SpecialFn};
+use crate::parser::ast::{
+    AtModifier, Duration, DurationFn, DurationOp, Expr, RangeModifier, SpecialFn,
+};
 
 /// The label Prometheus 3 drops together with `__name__`.
 pub(crate) const TYPE_LABEL: &str = "__type__";
@@ -74,6 +76,8 @@ pub(crate) struct Windows {
     pub eff: Vec<i64>,
     /// Window length in ms.
     pub range: i64,
+    /// `anchored` / `smoothed`.
+    pub modifier: Option<RangeModifier>,
 }
 
 impl Windows {

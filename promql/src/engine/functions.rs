@@ -581,6 +581,31 @@ pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
     })))
 }
 
+pub(crate) fn histogram_quantiles(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    let v = ev.eval_vector(&c.args[0], g)?;
+    let label = string_arg(c, 1)?;
+    if !valid_label_name(label) {
+        return Err(EvalError::InvalidLabelName(label.to_string()));
+    }
+    let mut out = Vec::new();
+    for k in 2..c.args.len() {
+        let q = ev.scalar_arg(c, k, g)?;
+        for mut s in over_classic_buckets(&v, g.n, |i, b| bucket_quantile(q[i], b)) {
+            // One value per series: the label shows the first step's quantile.
+            let text = match q.first() {
+                Some(x) if x.is_finite() => format!("{x:?}"),
+                Some(x) => super::aggregate::format_float(*x),
+                None => String::new(),
+            };
+            let mut b = s.labels.builder();
+            b.set(label, &text);
+            s.labels = b.build();
+            out.push(s);
+        }
+    }
+    Ok(Val::Vector(out))
+}
+
 pub(crate) fn histogram_fraction(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let lo = ev.scalar_arg(c, 0, g)?;
     let hi = ev.scalar_arg(c, 1, g)?;

@@ -6,6 +6,7 @@
 //! | `eval` | the step grid, per-step series, dispatch over the tree, delayed name removal |
 //! | `selector` | instant selectors (5m lookback, staleness), range selectors, subqueries |
 //! | `rollup` | window functions (`rate`, `*_over_time`, …) and the sliding-window driver |
+//! | `modifiers` | the `anchored` and `smoothed` range modifiers |
 //! | `binary` | operators, vector matching, set operators |
 //! | `aggregate` | `sum`, `topk`, `quantile`, `count_values`, … |
 //! | `functions` | transforms: math, labels, sorting, dates, `absent`, `histogram_quantile` |
@@ -40,6 +41,7 @@ mod error;
 mod eval;
 mod functions;
 pub mod memstore;
+mod modifiers;
 mod registry;
 mod rollup;
 mod selector;

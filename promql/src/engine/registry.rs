@@ -50,6 +50,7 @@ static IMPLS: &[(&str, Impl)] = &[
     ("floor", Impl::Map(f64::floor)),
     ("histogram_fraction", Impl::Custom(f::histogram_fraction)),
     ("histogram_quantile", Impl::Custom(f::histogram_quantile)),
+    ("histogram_quantiles", Impl::Custom(f::histogram_quantiles)),
     ("hour", Impl::Custom(f::date_fn)),
     ("label_join", Impl::Custom(f::label_join)),
     ("label_replace", Impl::Custom(f::label_replace)),

@@ -5,8 +5,9 @@ use gnomon_tsdb_core::model::Sample;
 
 use super::error::EvalResult;
 use super::eval::{Ev, Grid, StepSeries, Val};
+use super::modifiers;
 use super::stats::{Mean, kahan_sum, linear_regression, quantile, variance};
-use crate::parser::ast::Call;
+use crate::parser::ast::{Call, Expr};
 
 /// One window handed to a rollup: samples in `(start, end]` and the scalar arguments at
 /// this step.
@@ -36,7 +37,21 @@ impl Ev<'_> {
         let Some(arg) = c.args.get(mi) else {
             return Ok(Val::Vector(Vec::new()));
         };
+        if let Expr::Matrix(m) = arg
+            && let Some(md) = m.selector.modifier
+        {
+            modifiers::check(c.func.name, md)?;
+        }
         let w = self.windows(arg, g)?;
+        if let Some(md) = w.modifier {
+            let lookback = self.opts.lookback_delta.as_millis() as i64;
+            return Ok(Val::Vector(modifiers::rollup(
+                c.func.name,
+                &w,
+                md,
+                lookback,
+            )));
+        }
         let keep_name = matches!(c.func.name, "last_over_time" | "first_over_time");
         let mut out: Vec<StepSeries> = w
             .series

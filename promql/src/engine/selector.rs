@@ -5,7 +5,8 @@ use gnomon_tsdb_core::model::{Matcher, Sample, Series, TimeRange, is_stale_nan};
 
 use super::error::{EvalError, EvalResult};
 use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries, Windows, unsupported};
-use crate::parser::ast::{Expr, MatrixSelector, Subquery, VectorSelector};
+use super::modifiers;
+use crate::parser::ast::{Expr, MatrixSelector, RangeModifier, Subquery, VectorSelector};
 
 impl Ev<'_> {
     /// Selects series with samples in `[mint, maxt]`, counting them against the limits.
@@ -32,10 +33,16 @@ impl Ev<'_> {
         let eff = self.eff_times(g, vs.at.as_ref(), vs.offset.as_ref());
         let (lo, hi) = bounds(&eff);
         let lookback = self.opts.lookback_delta.as_millis() as i64;
-        let series = self.select(&vs.all_matchers(), lo - lookback + 1, hi)?;
+        let smoothed = vs.modifier == Some(RangeModifier::Smoothed);
+        let after = if smoothed { lookback } else { 0 };
+        let series = self.select(&vs.all_matchers(), lo - lookback + 1, hi + after)?;
         let mut out = Vec::with_capacity(series.len());
         for s in series {
-            let vals = lookback_values(&s.samples, &eff, lookback, |x| x.v);
+            let vals = if smoothed {
+                modifiers::smoothed_values(&s.samples, &eff, lookback)
+            } else {
+                lookback_values(&s.samples, &eff, lookback, |x| x.v)
+            };
             if vals.iter().any(Option::is_some) {
                 out.push(StepSeries {
                     labels: s.labels,
@@ -80,14 +87,17 @@ impl Ev<'_> {
     }
 
     fn matrix_selector(&self, m: &MatrixSelector, g: &Grid) -> EvalResult<Windows> {
-        if let Some(md) = m.selector.modifier {
-            return Err(unsupported(&format!("the {} range modifier", md.name())));
-        }
         let vs = &m.selector;
         let eff = self.eff_times(g, vs.at.as_ref(), vs.offset.as_ref());
         let range = self.duration_ms(&m.range);
         let (lo, hi) = bounds(&eff);
-        let series = self.select(&vs.all_matchers(), lo - range + 1, hi)?;
+        let lookback = self.opts.lookback_delta.as_millis() as i64;
+        let (before, after) = match vs.modifier {
+            None => (0, 0),
+            Some(RangeModifier::Anchored) => (lookback, 0),
+            Some(RangeModifier::Smoothed) => (lookback, lookback),
+        };
+        let series = self.select(&vs.all_matchers(), lo - range - before + 1, hi + after)?;
         let series = series
             .into_iter()
             .map(|s| WindowSeries {
@@ -100,7 +110,12 @@ impl Ev<'_> {
                 drop_name: false,
             })
             .collect();
-        Ok(Windows { series, eff, range })
+        Ok(Windows {
+            series,
+            eff,
+            range,
+            modifier: vs.modifier,
+        })
     }
 
     fn subquery(&self, sq: &Subquery, g: &Grid) -> EvalResult<Windows> {
@@ -142,7 +157,12 @@ impl Ev<'_> {
                 drop_name: s.drop_name,
             })
             .collect();
-        Ok(Windows { series, eff, range })
+        Ok(Windows {
+            series,
+            eff,
+            range,
+            modifier: None,
+        })
     }
 }
 
