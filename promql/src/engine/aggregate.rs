@@ -70,6 +70,7 @@ impl Ev<'_> {
             "topk" | "bottomk" | "limitk" => {
                 k_select(name, &input, &groups, param.as_deref().unwrap_or(&[]), g.n)
             }
+            "limit_ratio" => Ok(limit_ratio(input, param.as_deref().unwrap_or(&[]))),
             "count_values" => {
                 let Some(Expr::String(label)) = a.param() else {
                     return Err(unsupported("count_values without a string label"));
@@ -198,6 +199,26 @@ fn k_select(
             drop_name: input[m].drop_name,
         })
         .collect())
+}
+
+/// `limit_ratio(r, v)`: a stable pseudo-random share `r` of the series (by label hash);
+/// `-r` keeps exactly the complement of `r`. The ratio is clamped to `[-1, 1]`.
+fn limit_ratio(input: Vec<StepSeries>, r: &[f64]) -> Vec<StepSeries> {
+    let mut out = Vec::with_capacity(input.len());
+    for mut s in input {
+        let offset = s.labels.hash64() as f64 / u64::MAX as f64;
+        for (i, v) in s.vals.iter_mut().enumerate() {
+            let ratio = r.get(i).copied().unwrap_or(f64::NAN).clamp(-1.0, 1.0);
+            let keep = (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio);
+            if !keep {
+                *v = None;
+            }
+        }
+        if s.vals.iter().any(Option::is_some) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 /// Ascending order with NaN after every number.

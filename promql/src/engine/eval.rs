@@ -196,13 +196,24 @@ impl Ev<'_> {
         at: Option<&AtModifier>,
         offset: Option<&Duration>,
     ) -> Vec<i64> {
+        let times: Vec<i64> = (0..g.n).map(|i| g.t(i)).collect();
+        self.shift(&times, at, offset)
+    }
+
+    /// Applies `@` and `offset` to evaluation times.
+    pub fn shift(
+        &self,
+        times: &[i64],
+        at: Option<&AtModifier>,
+        offset: Option<&Duration>,
+    ) -> Vec<i64> {
         let off = offset.map_or(0, |d| self.duration_ms(d));
         let at = at.map(|a| match a {
             AtModifier::Time(n) => (n.0 * 1000.0).round() as i64,
             AtModifier::Start => self.query.start,
             AtModifier::End => self.query_end(),
         });
-        (0..g.n).map(|i| at.unwrap_or(g.t(i)) - off).collect()
+        times.iter().map(|&t| at.unwrap_or(t) - off).collect()
     }
 
     /// Evaluates `e` at every step of `g`.

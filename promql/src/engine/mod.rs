@@ -10,6 +10,7 @@
 //! | `binary` | operators, vector matching, set operators |
 //! | `aggregate` | `sum`, `topk`, `quantile`, `count_values`, … |
 //! | `functions` | transforms: math, labels, sorting, dates, `absent`, `histogram_quantile` |
+//! | `info` | `info()`: data labels of info metrics joined on `instance`/`job` |
 //! | `registry` | implementations keyed by the parser's function table |
 //! | `stats` | Kahan sums, means, quantiles, linear regression |
 //! | [`memstore`] | an in-memory [`Querier`] for tests and embedding |
@@ -40,6 +41,7 @@ mod binary;
 mod error;
 mod eval;
 mod functions;
+mod info;
 pub mod memstore;
 mod modifiers;
 mod registry;

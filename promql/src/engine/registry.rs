@@ -52,6 +52,7 @@ static IMPLS: &[(&str, Impl)] = &[
     ("histogram_quantile", Impl::Custom(f::histogram_quantile)),
     ("histogram_quantiles", Impl::Custom(f::histogram_quantiles)),
     ("hour", Impl::Custom(f::date_fn)),
+    ("info", Impl::Custom(super::info::info)),
     ("label_join", Impl::Custom(f::label_join)),
     ("label_replace", Impl::Custom(f::label_replace)),
     ("ln", Impl::Map(f64::ln)),

@@ -61,13 +61,22 @@ impl Ev<'_> {
         g: &Grid,
     ) -> EvalResult<Vec<StepSeries>> {
         let eff = self.eff_times(g, vs.at.as_ref(), vs.offset.as_ref());
-        let (lo, hi) = bounds(&eff);
+        self.selector_timestamps_at(vs, &eff)
+    }
+
+    /// Like [`Ev::vector_selector_timestamps`] at explicit window ends.
+    pub fn selector_timestamps_at(
+        &self,
+        vs: &VectorSelector,
+        eff: &[i64],
+    ) -> EvalResult<Vec<StepSeries>> {
+        let (lo, hi) = bounds(eff);
         let lookback = self.opts.lookback_delta.as_millis() as i64;
         let series = self.select(&vs.all_matchers(), lo - lookback + 1, hi)?;
         Ok(series
             .into_iter()
             .map(|s| StepSeries {
-                vals: lookback_values(&s.samples, &eff, lookback, |x| x.t as f64 / 1000.0),
+                vals: lookback_values(&s.samples, eff, lookback, |x| x.t as f64 / 1000.0),
                 labels: s.labels,
                 drop_name: true,
             })
