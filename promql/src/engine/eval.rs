@@ -21,6 +21,10 @@ pub(crate) const TYPE_LABEL: &str = "__type__";
 /// The label Prometheus 3 drops together with `__name__`.
 pub(crate) const UNIT_LABEL: &str = "__unit__";
 
+/// Bound on every time and duration the evaluator computes with (±2^53 ms, about 285,000
+/// years): far beyond real data, and sums of a few such values stay inside `i64`.
+pub(crate) const TIME_LIMIT: i64 = 1 << 53;
+
 /// Evaluation times: `start + i * step` for `i < n`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Grid {
@@ -186,7 +190,7 @@ impl Ev<'_> {
 
     /// A duration in milliseconds.
     pub fn duration_ms(&self, d: &Duration) -> i64 {
-        (self.duration_secs(d) * 1000.0).round() as i64
+        ((self.duration_secs(d) * 1000.0).round() as i64).clamp(-TIME_LIMIT, TIME_LIMIT)
     }
 
     /// The window ends of a selector or subquery: step time (or `@`) minus the offset.
@@ -209,11 +213,14 @@ impl Ev<'_> {
     ) -> Vec<i64> {
         let off = offset.map_or(0, |d| self.duration_ms(d));
         let at = at.map(|a| match a {
-            AtModifier::Time(n) => (n.0 * 1000.0).round() as i64,
+            AtModifier::Time(n) => ((n.0 * 1000.0).round() as i64).clamp(-TIME_LIMIT, TIME_LIMIT),
             AtModifier::Start => self.query.start,
             AtModifier::End => self.query_end(),
         });
-        times.iter().map(|&t| at.unwrap_or(t) - off).collect()
+        times
+            .iter()
+            .map(|&t| (at.unwrap_or(t) - off).clamp(-TIME_LIMIT, TIME_LIMIT))
+            .collect()
     }
 
     /// Evaluates `e` at every step of `g`.

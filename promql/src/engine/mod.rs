@@ -59,7 +59,7 @@ pub use error::{EvalError, EvalResult};
 pub use value::{InstantSample, RangeSeries, Value};
 
 use crate::parser::ast::Expr;
-use eval::{Ev, Grid, Val, drop_metric_name, finish_names};
+use eval::{Ev, Grid, TIME_LIMIT, Val, drop_metric_name, finish_names};
 
 /// Evaluator settings.
 #[derive(Clone, Debug)]
@@ -70,6 +70,9 @@ pub struct EngineOptions {
     pub max_samples: usize,
     /// Most series one selector may return.
     pub max_series: usize,
+    /// Most steps a range query may have (VictoriaMetrics' `-search.maxPointsPerTimeseries`
+    /// default, 30k; Prometheus' API allows 11k).
+    pub max_points_per_series: usize,
     /// Longest a query may run (`None`: no limit).
     pub timeout: Option<Duration>,
     /// Resolution of subqueries written without one (`x[5m:]`): Prometheus uses the
@@ -83,6 +86,7 @@ impl Default for EngineOptions {
             lookback_delta: Duration::from_secs(300),
             max_samples: 50_000_000,
             max_series: 1_000_000,
+            max_points_per_series: 30_000,
             timeout: Some(Duration::from_secs(120)),
             default_subquery_step: Duration::from_secs(60),
         }
@@ -122,6 +126,7 @@ impl Engine {
     /// [`EvalError`]: matching errors, limits, timeouts, storage failures, and
     /// [`EvalError::Unsupported`] for what the evaluator does not do yet.
     pub fn instant(&self, q: &dyn Querier, expr: &Expr, t: i64) -> EvalResult<Value> {
+        let t = t.clamp(-TIME_LIMIT, TIME_LIMIT);
         let g = Grid::new(t, t, 1);
         // `step()` is 0 in an instant query.
         let ev = self.ev(q, Grid { step: 0, ..g });
@@ -179,7 +184,17 @@ impl Engine {
                 "zero or negative query resolution step widths are not accepted".into(),
             ));
         }
+        let (start, end) = (
+            start.clamp(-TIME_LIMIT, TIME_LIMIT),
+            end.clamp(-TIME_LIMIT, TIME_LIMIT),
+        );
         let g = Grid::new(start, end, step);
+        if g.n > self.opts.max_points_per_series {
+            return Err(EvalError::InvalidArgument(format!(
+                "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+                self.opts.max_points_per_series
+            )));
+        }
         let ev = self.ev(q, g);
         let series = match ev.eval(expr, &g)? {
             Val::Vector(v) => v,

@@ -144,6 +144,9 @@ impl Ev<'_> {
         let start = first.div_euclid(step) * step;
         let start = if start <= first { start + step } else { start };
         let inner = Grid::new(start, hi, step);
+        if inner.n > self.opts.max_samples {
+            return Err(EvalError::TooManySamples("subquery evaluation"));
+        }
         let series = match self.eval(&sq.expr, &inner)? {
             Val::Scalar(v) => vec![StepSeries {
                 labels: Default::default(),

@@ -140,3 +140,56 @@ fn range_query_slides_over_steps() {
     let vals: Vec<f64> = mx[0].samples.iter().map(|s| s.v).collect();
     assert_eq!(vals, vec![0.0, 9.0, 19.0, 29.0, 39.0]);
 }
+
+#[test]
+fn absurd_times_and_resolutions_are_errors_not_panics() {
+    let m = store(&[("a", &[(0, 1.0)])]);
+    for q in [
+        "a offset 1e300",
+        "a @ -1e300",
+        "rate(a[100000000y])",
+        "max_over_time(a[1000000d:1ms])",
+    ] {
+        let e = parse(q).unwrap();
+        let _ = Engine::default().instant(&m, &e, 0);
+        let _ = Engine::default().instant(&m, &e, i64::MAX);
+    }
+    let e = parse("a").unwrap();
+    let err = Engine::default()
+        .range(&m, &e, 0, 1_000_000_000, 1)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("exceeded maximum resolution of 30000 points"),
+        "{err}"
+    );
+    let e = parse("max_over_time(a[1000000d:1ms])").unwrap();
+    assert!(matches!(
+        Engine::default().instant(&m, &e, 0),
+        Err(EvalError::TooManySamples(_))
+    ));
+}
+
+#[test]
+fn subquery_steps_are_aligned_to_the_epoch() {
+    let pts: Vec<(i64, f64)> = (0..=60).map(|i| (i * 10_000, i as f64)).collect();
+    let m = store(&[("a", &pts)]);
+    // Inner steps at 0, 60s, 120s …: a 2m window ending at 150s holds 120s and 60s? No:
+    // (30s, 150s] holds the steps 60s and 120s, whose values are 6 and 12.
+    let r = instant(&m, "sum_over_time(a[2m:1m])", 150_000).unwrap();
+    assert_eq!(r[0].1, 18.0);
+}
+
+#[test]
+fn fill_modifiers_stand_in_for_missing_series() {
+    let m = store(&[("l{k=\"a\"}", &[(0, 1.0)]), ("r{k=\"b\"}", &[(0, 10.0)])]);
+    let mut r = instant(&m, "l + fill(0) r", 0).unwrap();
+    r.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        r,
+        vec![
+            ("{k=\"a\"}".to_string(), 1.0),
+            ("{k=\"b\"}".to_string(), 10.0)
+        ]
+    );
+}
