@@ -3,6 +3,8 @@
 //! `promqltest: N passed, M failed, K skipped` per store with the failing evals by
 //! `file:line`. Skips come from `promqltest_skip.tsv` (file, line, reason); its header
 //! holds the floor of passed evals this test enforces, so progress can only go up.
+//! Every passed instant eval is also re-run as a range query around its time (the
+//! reference harness's extra check) and must agree.
 
 #[path = "promqltest/script.rs"]
 mod script;
@@ -12,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use gnomon_promql::engine::memstore::MemStore;
-use gnomon_promql::engine::{Engine, EngineOptions, Value};
+use gnomon_promql::engine::{Engine, EngineOptions, InstantSample, Value};
 use gnomon_promql::{ParseOptions, parse_with};
 use gnomon_tsdb_core::model::{Appender, Labels, Querier, Sample, is_stale_nan};
 use gnomon_tsdb_core::storage::{Options, Storage};
@@ -269,8 +271,58 @@ fn short(v: &Value) -> String {
     s.chars().take(400).collect()
 }
 
+/// The harness's second extra check: a passed instant eval, re-run as a range query from
+/// t-1m to t+1m every 1m, must give the same result at t. `None` when the check does not
+/// apply, `Some(Ok(()))` when it agrees.
+fn range_rerun(engine: &Engine, q: &dyn Querier, ev: &Eval) -> Option<Result<(), String>> {
+    let special = ["start(", "end(", "range(", "step("];
+    if ev.range.is_some()
+        || ev.fail.is_some()
+        || ev.string.is_some()
+        || ev.range_vector.is_some()
+        || ev.ordered
+        || special.iter().any(|f| ev.expr.contains(f))
+    {
+        return None;
+    }
+    let expr = parse_with(&ev.expr, &ParseOptions::prometheus()).ok()?;
+    let got = match engine.range(q, &expr, ev.at - 60_000, ev.at + 60_000, 60_000) {
+        Ok(Value::Matrix(m)) => m,
+        Ok(_) => return Some(Err("range query did not return a matrix".into())),
+        Err(e) => return Some(Err(format!("range query failed: {e}"))),
+    };
+    let at_t: Vec<InstantSample> = got
+        .iter()
+        .filter_map(|s| {
+            s.samples
+                .iter()
+                .find(|x| x.t == ev.at)
+                .map(|x| InstantSample {
+                    labels: s.labels.clone(),
+                    t: ev.at,
+                    v: x.v,
+                })
+        })
+        .collect();
+    let value = match ev.scalar {
+        Some(_) => match at_t.as_slice() {
+            [one] if one.labels.is_empty() => Value::Scalar { t: ev.at, v: one.v },
+            _ => {
+                return Some(Err(format!(
+                    "expected one scalar point, got {}",
+                    at_t.len()
+                )));
+            }
+        },
+        None => Value::Vector(at_t),
+    };
+    Some(check(ev, Ok(value)))
+}
+
 #[derive(Default)]
 struct Tally {
+    rerun_agree: usize,
+    rerun_diffs: Vec<String>,
     passed: usize,
     failed: Vec<String>,
     skipped: usize,
@@ -331,7 +383,16 @@ fn run_file(
                     }
                 };
                 match check(&ev, res) {
-                    Ok(()) => t.passed += 1,
+                    Ok(()) => {
+                        t.passed += 1;
+                        match range_rerun(&engine, store.querier(), &ev) {
+                            Some(Err(why)) => t
+                                .rerun_diffs
+                                .push(format!("{name}:{}: {} — {why}", ev.line, ev.expr)),
+                            Some(Ok(())) => t.rerun_agree += 1,
+                            None => {}
+                        }
+                    }
                     Err(why) => t
                         .failed
                         .push(format!("{name}:{}: {} — {why}", ev.line, ev.expr)),
@@ -373,6 +434,14 @@ fn run_all(label: &str, store: &mut dyn TestStore) -> Tally {
     for (f, p, fl, s) in &t.per_file {
         println!("[{label}] {f}: {p} passed, {fl} failed, {s} skipped");
     }
+    for l in &t.rerun_diffs {
+        println!("[{label}] RANGE-RERUN DIFF {l}");
+    }
+    println!(
+        "promqltest[{label}] range re-run of passed instant evals: {} agree, {} differ",
+        t.rerun_agree,
+        t.rerun_diffs.len()
+    );
     println!(
         "promqltest[{label}]: {} passed, {} failed, {} skipped",
         t.passed,
@@ -387,6 +456,11 @@ fn promqltest_on_memstore() {
     let (_, floor) = skip_list();
     let t = run_all("memstore", &mut MemStore::new());
     assert!(t.passed >= floor, "passed {} < floor {floor}", t.passed);
+    assert!(
+        t.rerun_diffs.is_empty(),
+        "range re-runs differ: {:?}",
+        t.rerun_diffs
+    );
 }
 
 #[test]
@@ -394,4 +468,9 @@ fn promqltest_on_tsdb_core() {
     let (_, floor) = skip_list();
     let t = run_all("tsdb-core", &mut DiskStore::new());
     assert!(t.passed >= floor, "passed {} < floor {floor}", t.passed);
+    assert!(
+        t.rerun_diffs.is_empty(),
+        "range re-runs differ: {:?}",
+        t.rerun_diffs
+    );
 }
