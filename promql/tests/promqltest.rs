@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use gnomon_promql::engine::memstore::MemStore;
 use gnomon_promql::engine::{Engine, EngineOptions, InstantSample, Value};
+use gnomon_promql::parser::ast::{AtModifier, Expr, Number};
 use gnomon_promql::{ParseOptions, parse_with};
 use gnomon_tsdb_core::model::{Appender, Labels, Querier, Sample, is_stale_nan};
 use gnomon_tsdb_core::storage::{Options, Storage};
@@ -319,8 +320,81 @@ fn range_rerun(engine: &Engine, q: &dyn Querier, ev: &Eval) -> Option<Result<(),
     Some(check(ev, Ok(value)))
 }
 
+/// Adds `@ at` to every selector and subquery without one (not inside a subquery that has
+/// one), as the reference harness does.
+fn pin_at(e: &mut Expr, at: f64) {
+    let t = AtModifier::Time(Number(at));
+    match e {
+        Expr::Vector(v) => {
+            v.at.get_or_insert(t);
+        }
+        Expr::Matrix(m) => {
+            m.selector.at.get_or_insert(t);
+        }
+        Expr::Subquery(sq) => {
+            if sq.at.is_none() {
+                sq.at = Some(t);
+                pin_at(&mut sq.expr, at);
+            }
+        }
+        Expr::Neg(x) => pin_at(x, at),
+        Expr::Binary(b) => {
+            pin_at(&mut b.lhs, at);
+            pin_at(&mut b.rhs, at);
+        }
+        Expr::Aggregate(a) => a.args.iter_mut().for_each(|x| pin_at(x, at)),
+        Expr::Call(c) => c.args.iter_mut().for_each(|x| pin_at(x, at)),
+        _ => {}
+    }
+}
+
+/// The harness's first extra check: with every selector pinned to `@ t`, a passed instant
+/// eval gives the same result at other evaluation times. `None` when it does not apply.
+fn at_rerun(engine: &Engine, q: &dyn Querier, ev: &Eval) -> Option<Result<(), String>> {
+    let time_dependent = [
+        "days_in_month",
+        "day_of_month",
+        "day_of_week",
+        "day_of_year",
+        "end",
+        "hour",
+        "minute",
+        "month",
+        "predict_linear",
+        "range",
+        "start",
+        "step",
+        "time",
+        "timestamp",
+        "year",
+    ];
+    if ev.range.is_some()
+        || ev.fail.is_some()
+        || ev.warn
+        || ev.info
+        || time_dependent.iter().any(|f| ev.expr.contains(f))
+    {
+        return None;
+    }
+    let mut expr = parse_with(&ev.expr, &ParseOptions::prometheus()).ok()?;
+    pin_at(&mut expr, ev.at as f64 / 1000.0);
+    let times = if ev.at == 0 {
+        vec![-1000, 0, 1000]
+    } else {
+        vec![-10 * ev.at, 0, ev.at / 5, ev.at, 10 * ev.at]
+    };
+    for t in times {
+        let got = engine.instant(q, &expr, t).map_err(|e| e.to_string());
+        if let Err(why) = check(ev, got) {
+            return Some(Err(format!("at {t}ms with @ pinned: {why}")));
+        }
+    }
+    Some(Ok(()))
+}
+
 #[derive(Default)]
 struct Tally {
+    at_agree: usize,
     rerun_agree: usize,
     rerun_diffs: Vec<String>,
     passed: usize,
@@ -385,6 +459,13 @@ fn run_file(
                 match check(&ev, res) {
                     Ok(()) => {
                         t.passed += 1;
+                        match at_rerun(&engine, store.querier(), &ev) {
+                            Some(Err(why)) => t
+                                .rerun_diffs
+                                .push(format!("{name}:{}: {} — {why}", ev.line, ev.expr)),
+                            Some(Ok(())) => t.at_agree += 1,
+                            None => {}
+                        }
                         match range_rerun(&engine, store.querier(), &ev) {
                             Some(Err(why)) => t
                                 .rerun_diffs
@@ -435,11 +516,13 @@ fn run_all(label: &str, store: &mut dyn TestStore) -> Tally {
         println!("[{label}] {f}: {p} passed, {fl} failed, {s} skipped");
     }
     for l in &t.rerun_diffs {
-        println!("[{label}] RANGE-RERUN DIFF {l}");
+        println!("[{label}] RERUN DIFF {l}");
     }
     println!(
-        "promqltest[{label}] range re-run of passed instant evals: {} agree, {} differ",
+        "promqltest[{label}] re-runs of passed instant evals: {} as range queries and {} with \
+         `@` pinned agree, {} differ",
         t.rerun_agree,
+        t.at_agree,
         t.rerun_diffs.len()
     );
     println!(
