@@ -331,11 +331,9 @@ fn pin_at(e: &mut Expr, at: f64) {
         Expr::Matrix(m) => {
             m.selector.at.get_or_insert(t);
         }
-        Expr::Subquery(sq) => {
-            if sq.at.is_none() {
-                sq.at = Some(t);
-                pin_at(&mut sq.expr, at);
-            }
+        Expr::Subquery(sq) if sq.at.is_none() => {
+            sq.at = Some(t);
+            pin_at(&mut sq.expr, at);
         }
         Expr::Neg(x) => pin_at(x, at),
         Expr::Binary(b) => {
