@@ -89,23 +89,28 @@ impl Windows {
     /// over each series' samples (one pass per series when the ends are increasing).
     pub fn slide(&self, mut f: impl FnMut(usize, usize, &[Sample])) {
         for (si, s) in self.series.iter().enumerate() {
-            let (mut lo, mut hi) = (0usize, 0usize);
-            let mut prev_end = i64::MIN;
-            for (i, &end) in self.eff.iter().enumerate() {
-                if end < prev_end {
-                    lo = 0;
-                    hi = 0;
-                }
-                prev_end = end;
-                let start = end - self.range;
-                while hi < s.samples.len() && s.samples[hi].t <= end {
-                    hi += 1;
-                }
-                while lo < hi && s.samples[lo].t <= start {
-                    lo += 1;
-                }
-                f(si, i, &s.samples[lo.min(hi)..hi]);
+            self.slide_one(&s.samples, |i, w| f(si, i, w));
+        }
+    }
+
+    /// [`Windows::slide`] over one series' samples: `f(step, window)`.
+    pub fn slide_one(&self, samples: &[Sample], mut f: impl FnMut(usize, &[Sample])) {
+        let (mut lo, mut hi) = (0usize, 0usize);
+        let mut prev_end = i64::MIN;
+        for (i, &end) in self.eff.iter().enumerate() {
+            if end < prev_end {
+                lo = 0;
+                hi = 0;
             }
+            prev_end = end;
+            let start = end - self.range;
+            while hi < samples.len() && samples[hi].t <= end {
+                hi += 1;
+            }
+            while lo < hi && samples[lo].t <= start {
+                lo += 1;
+            }
+            f(i, &samples[lo.min(hi)..hi]);
         }
     }
 }

@@ -4,7 +4,9 @@
 use gnomon_tsdb_core::model::Sample;
 
 use super::error::EvalResult;
-use super::eval::{Ev, Grid, StepSeries, Val};
+use rayon::prelude::*;
+
+use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries};
 use super::modifiers;
 use super::stats::{Mean, kahan_sum, linear_regression, quantile, variance};
 use crate::parser::ast::{Call, Expr};
@@ -19,6 +21,10 @@ pub(crate) struct Win<'a> {
     pub end: i64,
     pub params: &'a [f64],
 }
+
+/// Below this many samples + steps a rollup runs on the calling thread: rayon's hand-off
+/// costs a few microseconds, about what 10k sample visits take.
+const PARALLEL_MIN_WORK: usize = 10_000;
 
 /// A rollup implementation: `None` means "no output at this step".
 pub(crate) type RollupFn = fn(&Win) -> Option<f64>;
@@ -53,32 +59,38 @@ impl Ev<'_> {
             )));
         }
         let keep_name = matches!(c.func.name, "last_over_time" | "first_over_time");
-        let mut out: Vec<StepSeries> = w
-            .series
-            .iter()
-            .map(|s| StepSeries {
-                labels: s.labels.clone(),
-                vals: vec![None; g.n],
-                drop_name: s.drop_name || !keep_name,
-            })
-            .collect();
-        let mut p = vec![0.0; params.len()];
-        w.slide(|si, i, s| {
-            if s.is_empty() {
-                return;
-            }
-            for (k, col) in params.iter().enumerate() {
-                p[k] = col[i];
-            }
-            let end = w.eff[i];
-            out[si].vals[i] = f(&Win {
-                s,
-                t: g.t(i),
-                start: end - w.range,
-                end,
-                params: &p,
+        let one = |s: &WindowSeries| {
+            let mut vals = vec![None; g.n];
+            let mut p = vec![0.0; params.len()];
+            w.slide_one(&s.samples, |i, win| {
+                if win.is_empty() {
+                    return;
+                }
+                for (k, col) in params.iter().enumerate() {
+                    p[k] = col[i];
+                }
+                let end = w.eff[i];
+                vals[i] = f(&Win {
+                    s: win,
+                    t: g.t(i),
+                    start: end - w.range,
+                    end,
+                    params: &p,
+                });
             });
-        });
+            StepSeries {
+                labels: s.labels.clone(),
+                vals,
+                drop_name: s.drop_name || !keep_name,
+            }
+        };
+        // Series are independent: large rollups run on the rayon pool.
+        let work: usize = w.series.iter().map(|s| s.samples.len() + g.n).sum();
+        let mut out: Vec<StepSeries> = if work >= PARALLEL_MIN_WORK {
+            w.series.par_iter().map(one).collect()
+        } else {
+            w.series.iter().map(one).collect()
+        };
         out.retain(|s| s.vals.iter().any(Option::is_some));
         Ok(Val::Vector(out))
     }
