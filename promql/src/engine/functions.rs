@@ -1,5 +1,5 @@
-//! Transform functions: per-sample math, label functions, sorting, time functions,
-//! `absent`, `scalar`, `vector`, `timestamp`, `histogram_quantile` (classic buckets).
+//! Transform functions: per-sample math, label functions, sorting, `absent`, `scalar`,
+//! `vector`, `time`, `timestamp`.
 
 use std::cmp::Ordering;
 
@@ -60,7 +60,7 @@ impl Ev<'_> {
         Ok(Val::Vector(v))
     }
 
-    fn scalar_arg(&self, c: &Call, i: usize, g: &Grid) -> EvalResult<Vec<f64>> {
+    pub(crate) fn scalar_arg(&self, c: &Call, i: usize, g: &Grid) -> EvalResult<Vec<f64>> {
         match c.args.get(i) {
             Some(a) => self.eval_scalar(a, g),
             None => Err(unsupported("a missing scalar argument")),
@@ -68,7 +68,7 @@ impl Ev<'_> {
     }
 }
 
-fn string_arg(c: &Call, i: usize) -> EvalResult<&str> {
+pub(crate) fn string_arg(c: &Call, i: usize) -> EvalResult<&str> {
     match c.args.get(i) {
         Some(Expr::String(s)) => Ok(s),
         _ => Err(unsupported("a non-literal string argument")),
@@ -362,303 +362,13 @@ pub(crate) fn label_join(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     Ok(Val::Vector(merge_same_labels(v)?))
 }
 
-/// `(year, month 1-12, day 1-31)` of a day number since 1970-01-01 (proleptic Gregorian).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in(y: i64, m: u32) -> u32 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// A calendar field of a Unix time in seconds (UTC).
-fn date_part(v: f64, part: &str) -> f64 {
-    let secs = v.floor() as i64;
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    match part {
-        "year" => y as f64,
-        "month" => m as f64,
-        "day_of_month" => d as f64,
-        "day_of_week" => (days + 4).rem_euclid(7) as f64,
-        "day_of_year" => {
-            let before: u32 = (1..m).map(|k| days_in(y, k)).sum();
-            (before + d) as f64
-        }
-        "days_in_month" => days_in(y, m) as f64,
-        "hour" => (sod / 3600) as f64,
-        "minute" => (sod % 3600 / 60) as f64,
-        _ => f64::NAN,
-    }
-}
-
-pub(crate) fn date_fn(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    let part = c.func.name;
-    ev.map_values(c, g, |v, _| {
-        Some(if v.is_finite() {
-            date_part(v, part)
-        } else {
-            f64::NAN
-        })
-    })
-}
-
-/// Prometheus' `bucketQuantile` over classic buckets `(upper bound, cumulative count)`.
-fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> f64 {
-    if q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
-    }
-    let Some(m) = clean_buckets(b) else {
-        return f64::NAN;
-    };
-    if m.len() < 2 {
-        return f64::NAN;
-    }
-    let total = m[m.len() - 1].1;
-    if total == 0.0 || total.is_nan() {
-        return f64::NAN;
-    }
-    let rank = q * total;
-    let idx = m.iter().position(|x| x.1 >= rank).unwrap_or(m.len() - 1);
-    if idx == m.len() - 1 {
-        return m[m.len() - 2].0;
-    }
-    if idx == 0 && m[0].0 <= 0.0 {
-        return m[0].0;
-    }
-    let (mut start, mut end, mut count, mut rank) = (0.0, m[idx].0, m[idx].1, rank);
-    if idx > 0 {
-        start = m[idx - 1].0;
-        count -= m[idx - 1].1;
-        rank -= m[idx - 1].1;
-    }
-    end = end.max(start);
-    start + (end - start) * (rank / count)
-}
-
-/// Buckets sorted by bound, equal bounds merged, counts made monotonic; `None` without
-/// a `+Inf` bucket.
-fn clean_buckets(b: &mut [(f64, f64)]) -> Option<Vec<(f64, f64)>> {
-    b.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(Ordering::Equal));
-    if b.last().is_none_or(|x| x.0 != f64::INFINITY) {
-        return None;
-    }
-    let mut m: Vec<(f64, f64)> = Vec::with_capacity(b.len());
-    for &(ub, c) in b.iter() {
-        match m.last_mut() {
-            Some(last) if last.0 == ub => last.1 += c,
-            _ => m.push((ub, c)),
-        }
-    }
-    for i in 1..m.len() {
-        if m[i].1 < m[i - 1].1 {
-            m[i].1 = m[i - 1].1;
-        }
-    }
-    Some(m)
-}
-
-/// The cumulative count at `v`, interpolated inside finite buckets; an infinitely wide
-/// bucket contributes nothing to a fraction (unless a bound is infinite itself).
-fn rank_at(v: f64, m: &[(f64, f64)]) -> f64 {
-    if v == f64::INFINITY {
-        return m[m.len() - 1].1;
-    }
-    let mut prev = 0.0;
-    for (i, &(ub, c)) in m.iter().enumerate() {
-        let lb = match i {
-            0 if ub > 0.0 => 0.0,
-            0 => f64::NEG_INFINITY,
-            _ => m[i - 1].0,
-        };
-        if v <= lb {
-            return prev;
-        }
-        if v <= ub {
-            if lb.is_infinite() {
-                return c;
-            }
-            if ub.is_infinite() {
-                return prev;
-            }
-            return prev + (c - prev) * (v - lb) / (ub - lb);
-        }
-        prev = c;
-    }
-    prev
-}
-
-/// `histogram_fraction` over classic buckets.
-fn bucket_fraction(lower: f64, upper: f64, b: &mut [(f64, f64)]) -> f64 {
-    let Some(m) = clean_buckets(b) else {
-        return f64::NAN;
-    };
-    let total = m[m.len() - 1].1;
-    if total == 0.0 || lower.is_nan() || upper.is_nan() {
-        return f64::NAN;
-    }
-    if lower >= upper {
-        return 0.0;
-    }
-    (rank_at(upper, &m) - rank_at(lower, &m)) / total
-}
-
-/// Groups the series of a classic histogram (`le` label) and computes `f(step, buckets)`.
-fn over_classic_buckets(
-    v: &[StepSeries],
-    n: usize,
-    f: impl Fn(usize, &mut [(f64, f64)]) -> f64,
-) -> Vec<StepSeries> {
-    let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for (k, s) in v.iter().enumerate() {
-        let Some(le) = s.labels.get("le") else {
-            continue;
-        };
-        let Ok(ub) = parse_le(le) else { continue };
-        let mut b = s.labels.builder();
-        b.del("le");
-        let key = b.build();
-        let gi = *index.entry(key.clone()).or_insert_with(|| {
-            groups.push((key, Vec::new()));
-            groups.len() - 1
-        });
-        groups[gi].1.push((ub, k));
-    }
-    let mut out = Vec::with_capacity(groups.len());
-    let mut buf = Vec::new();
-    for (labels, mem) in groups {
-        let mut vals = vec![None; n];
-        for (i, slot) in vals.iter_mut().enumerate() {
-            buf.clear();
-            buf.extend(
-                mem.iter()
-                    .filter_map(|&(ub, k)| v[k].vals[i].map(|c| (ub, c))),
-            );
-            if !buf.is_empty() {
-                *slot = Some(f(i, &mut buf));
-            }
-        }
-        out.push(StepSeries {
-            labels,
-            vals,
-            drop_name: true,
-        });
-    }
-    out
-}
-
-pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    let q = ev.scalar_arg(c, 0, g)?;
-    let v = ev.eval_vector(&c.args[1], g)?;
-    Ok(Val::Vector(over_classic_buckets(&v, g.n, |i, b| {
-        bucket_quantile(q[i], b)
-    })))
-}
-
-pub(crate) fn histogram_quantiles(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    let v = ev.eval_vector(&c.args[0], g)?;
-    let label = string_arg(c, 1)?;
-    if !valid_label_name(label) {
-        return Err(EvalError::InvalidLabelName(label.to_string()));
-    }
-    let mut out = Vec::new();
-    for k in 2..c.args.len() {
-        let q = ev.scalar_arg(c, k, g)?;
-        for mut s in over_classic_buckets(&v, g.n, |i, b| bucket_quantile(q[i], b)) {
-            // One value per series: the label shows the first step's quantile.
-            let text = match q.first() {
-                Some(x) if x.is_finite() => format!("{x:?}"),
-                Some(x) => super::aggregate::format_float(*x),
-                None => String::new(),
-            };
-            let mut b = s.labels.builder();
-            b.set(label, &text);
-            s.labels = b.build();
-            out.push(s);
-        }
-    }
-    Ok(Val::Vector(out))
-}
-
-pub(crate) fn histogram_fraction(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    let lo = ev.scalar_arg(c, 0, g)?;
-    let hi = ev.scalar_arg(c, 1, g)?;
-    let v = ev.eval_vector(&c.args[2], g)?;
-    Ok(Val::Vector(over_classic_buckets(&v, g.n, |i, b| {
-        bucket_fraction(lo[i], hi[i], b)
-    })))
-}
-
-fn parse_le(s: &str) -> Result<f64, std::num::ParseFloatError> {
-    match s.trim() {
-        "+Inf" | "Inf" | "inf" | "+inf" => Ok(f64::INFINITY),
-        "-Inf" | "-inf" => Ok(f64::NEG_INFINITY),
-        t => t.parse(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(date_part(1_136_239_445.0, "hour"), 22.0);
-        assert_eq!(date_part(0.0, "day_of_week"), 4.0);
-        assert_eq!(date_part(951_782_400.0, "day_of_year"), 60.0);
-    }
-
-    #[test]
     fn natural_order() {
         assert_eq!(natural_cmp("a2", "a10"), Ordering::Less);
         assert_eq!(natural_cmp("b", "a10"), Ordering::Greater);
-    }
-
-    #[test]
-    fn classic_fraction() {
-        let mut b = vec![(1.0, 1.0), (2.0, 3.0), (3.0, 6.0), (f64::INFINITY, 100.0)];
-        assert!((bucket_fraction(0.0, 1.5, &mut b) - 0.02).abs() < 1e-12);
-        let mut b = vec![
-            (-3.0, 10.0),
-            (-2.0, 12.0),
-            (-1.0, 15.0),
-            (f64::INFINITY, 100.0),
-        ];
-        assert!((bucket_fraction(-4.0, -2.0, &mut b) - 0.02).abs() < 1e-12);
-    }
-
-    #[test]
-    fn classic_quantile() {
-        let mut b = vec![(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)];
-        assert_eq!(bucket_quantile(0.5, &mut b), 1.0);
-        assert_eq!(bucket_quantile(0.75, &mut b), 1.5);
     }
 }

@@ -9,7 +9,9 @@
 //! | `modifiers` | the `anchored` and `smoothed` range modifiers |
 //! | `binary` | operators, vector matching, set operators |
 //! | `aggregate` | `sum`, `topk`, `quantile`, `count_values`, … |
-//! | `functions` | transforms: math, labels, sorting, dates, `absent`, `histogram_quantile` |
+//! | `functions` | transforms: math, labels, sorting, `absent`, `scalar`, `timestamp` |
+//! | `dates` | calendar functions (`hour`, `day_of_week`, …) |
+//! | `histogram` | `histogram_quantile(s)` and `histogram_fraction` on classic buckets |
 //! | `info` | `info()`: data labels of info metrics joined on `instance`/`job` |
 //! | `registry` | implementations keyed by the parser's function table |
 //! | `stats` | Kahan sums, means, quantiles, linear regression |
@@ -38,9 +40,11 @@
 
 mod aggregate;
 mod binary;
+mod dates;
 mod error;
 mod eval;
 mod functions;
+mod histogram;
 mod info;
 pub mod memstore;
 mod modifiers;

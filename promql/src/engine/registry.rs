@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use super::dates as d;
 use super::error::EvalResult;
 use super::eval::{Ev, Grid, Val, unsupported};
 use super::functions as f;
+use super::histogram as h;
 use super::rollup::{self as r, RollupFn};
 use crate::parser::ast::Call;
 use crate::parser::functions::FunctionDef;
@@ -41,17 +43,17 @@ static IMPLS: &[(&str, Impl)] = &[
     ("clamp_min", Impl::Custom(f::clamp_min)),
     ("cos", Impl::Map(f64::cos)),
     ("cosh", Impl::Map(f64::cosh)),
-    ("day_of_month", Impl::Custom(f::date_fn)),
-    ("day_of_week", Impl::Custom(f::date_fn)),
-    ("day_of_year", Impl::Custom(f::date_fn)),
-    ("days_in_month", Impl::Custom(f::date_fn)),
+    ("day_of_month", Impl::Custom(d::date_fn)),
+    ("day_of_week", Impl::Custom(d::date_fn)),
+    ("day_of_year", Impl::Custom(d::date_fn)),
+    ("days_in_month", Impl::Custom(d::date_fn)),
     ("deg", Impl::Map(f64::to_degrees)),
     ("exp", Impl::Map(f64::exp)),
     ("floor", Impl::Map(f64::floor)),
-    ("histogram_fraction", Impl::Custom(f::histogram_fraction)),
-    ("histogram_quantile", Impl::Custom(f::histogram_quantile)),
-    ("histogram_quantiles", Impl::Custom(f::histogram_quantiles)),
-    ("hour", Impl::Custom(f::date_fn)),
+    ("histogram_fraction", Impl::Custom(h::histogram_fraction)),
+    ("histogram_quantile", Impl::Custom(h::histogram_quantile)),
+    ("histogram_quantiles", Impl::Custom(h::histogram_quantiles)),
+    ("hour", Impl::Custom(d::date_fn)),
     ("info", Impl::Custom(super::info::info)),
     ("label_join", Impl::Custom(f::label_join)),
     ("label_replace", Impl::Custom(f::label_replace)),
@@ -60,8 +62,8 @@ static IMPLS: &[(&str, Impl)] = &[
     ("log2", Impl::Map(f64::log2)),
     ("max_of", Impl::Custom(f::max_of)),
     ("min_of", Impl::Custom(f::min_of)),
-    ("minute", Impl::Custom(f::date_fn)),
-    ("month", Impl::Custom(f::date_fn)),
+    ("minute", Impl::Custom(d::date_fn)),
+    ("month", Impl::Custom(d::date_fn)),
     ("pi", Impl::Custom(f::pi)),
     ("rad", Impl::Map(f64::to_radians)),
     ("round", Impl::Custom(f::round)),
@@ -79,7 +81,7 @@ static IMPLS: &[(&str, Impl)] = &[
     ("time", Impl::Custom(f::time)),
     ("timestamp", Impl::Custom(f::timestamp)),
     ("vector", Impl::Custom(f::vector)),
-    ("year", Impl::Custom(f::date_fn)),
+    ("year", Impl::Custom(d::date_fn)),
     ("absent_over_time", Impl::Custom(f::absent_over_time)),
     ("avg_over_time", Impl::Rollup(r::avg_over_time)),
     ("changes", Impl::Rollup(r::changes)),
