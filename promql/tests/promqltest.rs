@@ -115,18 +115,23 @@ fn run_file(
                     t.skipped += 1;
                     continue;
                 }
+                let mut notes = Vec::new();
                 let res = match parse_with(&ev.expr, &ParseOptions::prometheus()) {
                     Err(e) => Err(format!("parse: {e}")),
                     Ok(expr) => {
                         let q = store.querier();
                         let r = match ev.range {
-                            Some((s, e, st)) => engine.range(q, &expr, s, e, st),
-                            None => engine.instant(q, &expr, ev.at),
+                            Some((s, e, st)) => engine.range_annotated(q, &expr, s, e, st),
+                            None => engine.instant_annotated(q, &expr, ev.at),
                         };
-                        r.map_err(|e| e.to_string())
+                        r.map(|r| {
+                            notes = r.annotations.iter().map(|a| a.render(&ev.expr)).collect();
+                            r.value
+                        })
+                        .map_err(|e| e.to_string())
                     }
                 };
-                match check(&ev, res) {
+                match check(&ev, res, Some(&notes)) {
                     Ok(()) => {
                         t.passed += 1;
                         match at_rerun(&engine, store.querier(), &ev) {
@@ -196,7 +201,7 @@ fn run_all(label: &str, store: &mut dyn TestStore) -> Tally {
         t.rerun_diffs.len()
     );
     println!(
-        "promqltest[{label}]: {} passed, {} failed, {} skipped",
+        "promqltest: {} passed, {} failed, {} skipped (store: {label})",
         t.passed,
         t.failed.len(),
         t.skipped

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use gnomon_tsdb_core::model::{Labels, METRIC_NAME};
 
+use super::annotations::check_quantile;
 use super::error::{EvalError, EvalResult};
 use super::eval::{Ev, Grid, StepSeries, TYPE_LABEL, UNIT_LABEL, unsupported};
 use super::stats::{Mean, kahan_sum, quantile, variance};
@@ -64,6 +65,11 @@ impl Ev<'_> {
             Some(Expr::String(_)) | None => None,
             Some(p) => Some(self.eval_scalar(p, g)?),
         };
+        if name == "quantile"
+            && let (Some(q), Some(e)) = (param.as_deref(), a.param())
+        {
+            check_quantile(&self.notes, q, e);
+        }
         let input = self.eval_vector(expr, g)?;
         let groups = partition(&input, a.grouping.as_ref());
         match name {

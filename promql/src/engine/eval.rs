@@ -11,6 +11,7 @@ use std::time::Instant;
 use gnomon_tsdb_core::model::{Labels, METRIC_NAME, Querier, Sample};
 
 use super::EngineOptions;
+use super::annotations::Notes;
 use super::error::{EvalError, EvalResult};
 use crate::parser::ast::{
     AtModifier, Duration, DurationFn, DurationOp, Expr, RangeModifier, SpecialFn,
@@ -132,6 +133,10 @@ pub(crate) struct Ev<'a> {
     pub query: Grid,
     pub deadline: Option<Instant>,
     pub samples: Cell<usize>,
+    /// True for a range query (start != end).
+    pub range_query: bool,
+    /// Warnings and infos raised so far.
+    pub notes: Notes,
 }
 
 impl Ev<'_> {

@@ -7,6 +7,7 @@ use gnomon_tsdb_core::model::{Labels, METRIC_NAME, MatchOp};
 use regex::Regex;
 
 use super::aggregate::valid_label_name;
+use super::annotations::AnnotationKind;
 use super::error::{EvalError, EvalResult};
 use super::eval::{Ev, Grid, StepSeries, Val, merge_same_labels, unsupported};
 use crate::parser::ast::{Call, Expr};
@@ -229,7 +230,20 @@ pub(crate) fn absent_over_time(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     Ok(absent_result(absent_labels(Some(arg)), vals))
 }
 
+/// Sorting means nothing in a range query: Prometheus warns.
+fn warn_sort_in_range(ev: &Ev, c: &Call) {
+    if ev.range_query {
+        ev.notes.add(
+            AnnotationKind::Warning,
+            "sort is ineffective for range queries since results are always ordered by labels"
+                .into(),
+            &Expr::Call(c.clone()),
+        );
+    }
+}
+
 fn sort_impl(ev: &Ev, c: &Call, g: &Grid, desc: bool) -> EvalResult<Val> {
+    warn_sort_in_range(ev, c);
     let mut v = ev.arg_vector_or_time(c, g)?;
     let key = |s: &StepSeries| s.vals.first().copied().flatten().unwrap_or(f64::NAN);
     v.sort_by(|a, b| {
@@ -281,6 +295,7 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
 }
 
 fn sort_by_label_impl(ev: &Ev, c: &Call, g: &Grid, desc: bool) -> EvalResult<Val> {
+    warn_sort_in_range(ev, c);
     let mut v = ev.arg_vector_or_time(c, g)?;
     let names: Vec<&str> = (1..c.args.len())
         .map(|i| string_arg(c, i))

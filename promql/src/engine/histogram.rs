@@ -3,16 +3,18 @@
 
 use std::cmp::Ordering;
 
-use gnomon_tsdb_core::model::Labels;
+use gnomon_tsdb_core::model::{Labels, METRIC_NAME};
 
 use super::aggregate::valid_label_name;
+use super::annotations::{AnnotationKind, check_quantile};
 use super::error::{EvalError, EvalResult};
 use super::eval::{Ev, Grid, StepSeries, Val};
 use super::functions::string_arg;
-use crate::parser::ast::Call;
+use crate::parser::ast::{Call, Expr};
 
 /// Prometheus' `bucketQuantile` over classic buckets `(upper bound, cumulative count)`.
-fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> f64 {
+/// `fixed` is set when the counts had to be made monotonic.
+fn bucket_quantile(q: f64, b: &mut [(f64, f64)], fixed: &mut bool) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
@@ -22,9 +24,10 @@ fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    let Some(m) = clean_buckets(b) else {
+    let Some((m, forced)) = clean_buckets(b) else {
         return f64::NAN;
     };
+    *fixed |= forced;
     if m.len() < 2 {
         return f64::NAN;
     }
@@ -50,9 +53,9 @@ fn bucket_quantile(q: f64, b: &mut [(f64, f64)]) -> f64 {
     start + (end - start) * (rank / count)
 }
 
-/// Buckets sorted by bound, equal bounds merged, counts made monotonic; `None` without
-/// a `+Inf` bucket.
-fn clean_buckets(b: &mut [(f64, f64)]) -> Option<Vec<(f64, f64)>> {
+/// Buckets sorted by bound, equal bounds merged, counts made monotonic (and whether that
+/// changed any); `None` without a `+Inf` bucket.
+fn clean_buckets(b: &mut [(f64, f64)]) -> Option<(Vec<(f64, f64)>, bool)> {
     b.sort_by(|x, y| x.0.partial_cmp(&y.0).unwrap_or(Ordering::Equal));
     if b.last().is_none_or(|x| x.0 != f64::INFINITY) {
         return None;
@@ -64,12 +67,14 @@ fn clean_buckets(b: &mut [(f64, f64)]) -> Option<Vec<(f64, f64)>> {
             _ => m.push((ub, c)),
         }
     }
+    let mut forced = false;
     for i in 1..m.len() {
         if m[i].1 < m[i - 1].1 {
             m[i].1 = m[i - 1].1;
+            forced = true;
         }
     }
-    Some(m)
+    Some((m, forced))
 }
 
 /// The cumulative count at `v`, interpolated inside finite buckets; an infinitely wide
@@ -104,7 +109,7 @@ fn rank_at(v: f64, m: &[(f64, f64)]) -> f64 {
 
 /// `histogram_fraction` over classic buckets.
 fn bucket_fraction(lower: f64, upper: f64, b: &mut [(f64, f64)]) -> f64 {
-    let Some(m) = clean_buckets(b) else {
+    let Some((m, _)) = clean_buckets(b) else {
         return f64::NAN;
     };
     let total = m[m.len() - 1].1;
@@ -117,19 +122,32 @@ fn bucket_fraction(lower: f64, upper: f64, b: &mut [(f64, f64)]) -> f64 {
     (rank_at(upper, &m) - rank_at(lower, &m)) / total
 }
 
-/// Groups the series of a classic histogram (`le` label) and computes `f(step, buckets)`.
+/// Groups the series of a classic histogram (`le` label) and computes
+/// `f(step, buckets, forced monotonic)`; raises Prometheus' annotations about `anchor`
+/// (the histogram argument) for malformed `le` labels and forced monotonicity.
 fn over_classic_buckets(
+    ev: &Ev,
+    anchor: &Expr,
     v: &[StepSeries],
     n: usize,
-    f: impl Fn(usize, &mut [(f64, f64)]) -> f64,
+    f: impl Fn(usize, &mut [(f64, f64)], &mut bool) -> f64,
 ) -> Vec<StepSeries> {
     let mut groups: Vec<(Labels, Vec<(f64, usize)>)> = Vec::new();
     let mut index = std::collections::HashMap::new();
     for (k, s) in v.iter().enumerate() {
-        let Some(le) = s.labels.get("le") else {
+        let le = s.labels.get("le");
+        let Some(ub) = le.and_then(|x| parse_le(x).ok()) else {
+            ev.notes.add(
+                AnnotationKind::Warning,
+                format!(
+                    "bucket label \"le\" is missing or has a malformed value of {:?} for metric name {:?}",
+                    le.unwrap_or(""),
+                    s.labels.get(METRIC_NAME).unwrap_or("")
+                ),
+                anchor,
+            );
             continue;
         };
-        let Ok(ub) = parse_le(le) else { continue };
         let mut b = s.labels.builder();
         b.del("le");
         let key = b.build();
@@ -143,6 +161,7 @@ fn over_classic_buckets(
     let mut buf = Vec::new();
     for (labels, mem) in groups {
         let mut vals = vec![None; n];
+        let mut fixed = false;
         for (i, slot) in vals.iter_mut().enumerate() {
             buf.clear();
             buf.extend(
@@ -150,8 +169,18 @@ fn over_classic_buckets(
                     .filter_map(|&(ub, k)| v[k].vals[i].map(|c| (ub, c))),
             );
             if !buf.is_empty() {
-                *slot = Some(f(i, &mut buf));
+                *slot = Some(f(i, &mut buf, &mut fixed));
             }
+        }
+        if fixed {
+            ev.notes.add(
+                AnnotationKind::Info,
+                format!(
+                    "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
+                    labels.get(METRIC_NAME).unwrap_or("")
+                ),
+                anchor,
+            );
         }
         out.push(StepSeries {
             labels,
@@ -164,10 +193,15 @@ fn over_classic_buckets(
 
 pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let q = ev.scalar_arg(c, 0, g)?;
+    check_quantile(&ev.notes, &q, &c.args[0]);
     let v = ev.eval_vector(&c.args[1], g)?;
-    Ok(Val::Vector(over_classic_buckets(&v, g.n, |i, b| {
-        bucket_quantile(q[i], b)
-    })))
+    Ok(Val::Vector(over_classic_buckets(
+        ev,
+        &c.args[1],
+        &v,
+        g.n,
+        |i, b, fixed| bucket_quantile(q[i], b, fixed),
+    )))
 }
 
 pub(crate) fn histogram_quantiles(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
@@ -179,7 +213,11 @@ pub(crate) fn histogram_quantiles(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val
     let mut out = Vec::new();
     for k in 2..c.args.len() {
         let q = ev.scalar_arg(c, k, g)?;
-        for mut s in over_classic_buckets(&v, g.n, |i, b| bucket_quantile(q[i], b)) {
+        check_quantile(&ev.notes, &q, &c.args[k]);
+        let series = over_classic_buckets(ev, &c.args[0], &v, g.n, |i, b, fixed| {
+            bucket_quantile(q[i], b, fixed)
+        });
+        for mut s in series {
             // One value per series: the label shows the first step's quantile.
             let text = match q.first() {
                 Some(x) if x.is_finite() => format!("{x:?}"),
@@ -199,9 +237,13 @@ pub(crate) fn histogram_fraction(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
     let lo = ev.scalar_arg(c, 0, g)?;
     let hi = ev.scalar_arg(c, 1, g)?;
     let v = ev.eval_vector(&c.args[2], g)?;
-    Ok(Val::Vector(over_classic_buckets(&v, g.n, |i, b| {
-        bucket_fraction(lo[i], hi[i], b)
-    })))
+    Ok(Val::Vector(over_classic_buckets(
+        ev,
+        &c.args[2],
+        &v,
+        g.n,
+        |i, b, _| bucket_fraction(lo[i], hi[i], b),
+    )))
 }
 
 fn parse_le(s: &str) -> Result<f64, std::num::ParseFloatError> {
@@ -232,7 +274,7 @@ mod tests {
     #[test]
     fn classic_quantile() {
         let mut b = vec![(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)];
-        assert_eq!(bucket_quantile(0.5, &mut b), 1.0);
-        assert_eq!(bucket_quantile(0.75, &mut b), 1.5);
+        assert_eq!(bucket_quantile(0.5, &mut b, &mut false), 1.0);
+        assert_eq!(bucket_quantile(0.75, &mut b, &mut false), 1.5);
     }
 }

@@ -7,6 +7,7 @@
 //! | `selector` | instant selectors (5m lookback, staleness), range selectors, subqueries |
 //! | `rollup` | window functions (`rate`, `*_over_time`, …) and the sliding-window driver |
 //! | `modifiers` | the `anchored` and `smoothed` range modifiers |
+//! | `annotations` | warnings and infos with Prometheus' texts |
 //! | `binary` | operators, vector matching, set operators |
 //! | `aggregate` | `sum`, `topk`, `quantile`, `count_values`, … |
 //! | `functions` | transforms: math, labels, sorting, `absent`, `scalar`, `timestamp` |
@@ -39,6 +40,7 @@
 //! ```
 
 mod aggregate;
+mod annotations;
 mod binary;
 mod dates;
 mod error;
@@ -59,8 +61,9 @@ use std::time::{Duration, Instant};
 
 use gnomon_tsdb_core::model::{Querier, Sample};
 
+pub use annotations::{Annotation, AnnotationKind};
 pub use error::{EvalError, EvalResult};
-pub use value::{InstantSample, RangeSeries, Value};
+pub use value::{Evaluation, InstantSample, RangeSeries, Value};
 
 use crate::parser::ast::Expr;
 use eval::{Ev, Grid, TIME_LIMIT, Val, drop_metric_name, finish_names};
@@ -121,6 +124,8 @@ impl Engine {
             query,
             deadline: self.opts.timeout.map(|t| Instant::now() + t),
             samples: Cell::new(0),
+            range_query: query.n > 1,
+            notes: Default::default(),
         }
     }
 
@@ -130,11 +135,42 @@ impl Engine {
     /// [`EvalError`]: matching errors, limits, timeouts, storage failures, and
     /// [`EvalError::Unsupported`] for what the evaluator does not do yet.
     pub fn instant(&self, q: &dyn Querier, expr: &Expr, t: i64) -> EvalResult<Value> {
+        self.instant_annotated(q, expr, t).map(|e| e.value)
+    }
+
+    /// Evaluates `expr` at `start, start + step, …, end` (ms) and returns a matrix sorted
+    /// by labels (a scalar expression gives the series `{}`).
+    ///
+    /// # Errors
+    /// As [`Engine::instant`]; [`EvalError::InvalidArgument`] for a non-positive step, too
+    /// many steps, or an expression that is not a scalar or an instant vector.
+    pub fn range(
+        &self,
+        q: &dyn Querier,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> EvalResult<Value> {
+        self.range_annotated(q, expr, start, end, step)
+            .map(|e| e.value)
+    }
+
+    /// [`Engine::instant`] with the warnings and infos of the evaluation.
+    ///
+    /// # Errors
+    /// As [`Engine::instant`].
+    pub fn instant_annotated(
+        &self,
+        q: &dyn Querier,
+        expr: &Expr,
+        t: i64,
+    ) -> EvalResult<Evaluation> {
         let t = t.clamp(-TIME_LIMIT, TIME_LIMIT);
         let g = Grid::new(t, t, 1);
         // `step()` is 0 in an instant query.
         let ev = self.ev(q, Grid { step: 0, ..g });
-        Ok(match ev.eval(expr, &g)? {
+        let value = match ev.eval(expr, &g)? {
             Val::Scalar(v) => Value::Scalar { t, v: v[0] },
             Val::String(s) => Value::String { t, v: s },
             Val::Vector(v) => Value::Vector(
@@ -166,23 +202,25 @@ impl Engine {
                 }
                 Value::Matrix(out)
             }
+        };
+        Ok(Evaluation {
+            value,
+            annotations: ev.notes.take(),
         })
     }
 
-    /// Evaluates `expr` at `start, start + step, …, end` (ms) and returns a matrix sorted
-    /// by labels (a scalar expression gives the series `{}`).
+    /// [`Engine::range`] with the warnings and infos of the evaluation.
     ///
     /// # Errors
-    /// As [`Engine::instant`]; [`EvalError::InvalidArgument`] for a non-positive step or an
-    /// expression that is not a scalar or an instant vector.
-    pub fn range(
+    /// As [`Engine::range`].
+    pub fn range_annotated(
         &self,
         q: &dyn Querier,
         expr: &Expr,
         start: i64,
         end: i64,
         step: i64,
-    ) -> EvalResult<Value> {
+    ) -> EvalResult<Evaluation> {
         if step <= 0 {
             return Err(EvalError::InvalidArgument(
                 "zero or negative query resolution step widths are not accepted".into(),
@@ -230,7 +268,10 @@ impl Engine {
             })
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(Value::Matrix(out))
+        Ok(Evaluation {
+            value: Value::Matrix(out),
+            annotations: ev.notes.take(),
+        })
     }
 }
 

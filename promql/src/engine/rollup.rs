@@ -6,6 +6,7 @@ use gnomon_tsdb_core::model::Sample;
 use super::error::EvalResult;
 use rayon::prelude::*;
 
+use super::annotations::check_quantile;
 use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries};
 use super::modifiers;
 use super::stats::{Mean, kahan_sum, linear_regression, quantile, variance};
@@ -39,6 +40,11 @@ impl Ev<'_> {
             if i != mi {
                 params.push(self.eval_scalar(a, g)?);
             }
+        }
+        if c.func.name == "quantile_over_time"
+            && let (Some(q), Some(e)) = (params.first(), c.args.first())
+        {
+            check_quantile(&self.notes, q, e);
         }
         let Some(arg) = c.args.get(mi) else {
             return Ok(Val::Vector(Vec::new()));

@@ -2,6 +2,8 @@
 
 use gnomon_tsdb_core::model::{Labels, Sample};
 
+use super::annotations::Annotation;
+
 /// One element of an instant vector: a series' labels and its value at the query time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InstantSample {
@@ -45,4 +47,13 @@ pub enum Value {
         /// The string.
         v: String,
     },
+}
+
+/// A result with the warnings and infos raised while computing it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Evaluation {
+    /// The result.
+    pub value: Value,
+    /// Warnings and infos, without duplicates, in the order raised.
+    pub annotations: Vec<Annotation>,
 }

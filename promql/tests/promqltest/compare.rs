@@ -25,7 +25,54 @@ fn float_eq(a: f64, b: f64) -> bool {
     (a - b).abs() / sum < 1e-6
 }
 
-pub fn check(ev: &Eval, got: Result<Value, String>) -> Result<(), String> {
+fn matches(e: &FailExpect, text: &str) -> bool {
+    match e {
+        FailExpect::Any => true,
+        FailExpect::Msg(m) => m == text,
+        FailExpect::Regex(r) => regex::Regex::new(r).is_ok_and(|re| re.is_match(text)),
+    }
+}
+
+/// The annotation rules: with `expect warn`/`info` lines, each must match a returned
+/// annotation of its kind and each returned one must match a line; `no_warn`/`no_info`
+/// forbid them.
+fn check_annotations(ev: &Eval, notes: &[String]) -> Result<(), String> {
+    for (prefix, want, none) in [
+        ("PromQL warning:", &ev.warns, ev.no_warn),
+        ("PromQL info:", &ev.infos, ev.no_info),
+    ] {
+        let got: Vec<&String> = notes.iter().filter(|n| n.starts_with(prefix)).collect();
+        if none && !got.is_empty() {
+            return Err(format!("unexpected annotations {got:?}"));
+        }
+        if want.is_empty() {
+            continue;
+        }
+        if got.is_empty() {
+            return Err(format!("expected annotations {want:?}, got none"));
+        }
+        if let Some(w) = want.iter().find(|w| !got.iter().any(|g| matches(w, g))) {
+            return Err(format!("expected annotation {w:?} not in {got:?}"));
+        }
+        if let Some(g) = got.iter().find(|g| !want.iter().any(|w| matches(w, g))) {
+            return Err(format!("unexpected annotation {g:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a result (and, when given, its rendered annotations) against an eval.
+pub fn check(
+    ev: &Eval,
+    got: Result<Value, String>,
+    notes: Option<&[String]>,
+) -> Result<(), String> {
+    if ev.fail.is_none()
+        && got.is_ok()
+        && let Some(n) = notes
+    {
+        check_annotations(ev, n)?;
+    }
     if let Some(f) = &ev.fail {
         return match got {
             Ok(v) => Err(format!("expected an error, got {}", short(&v))),
@@ -40,9 +87,6 @@ pub fn check(ev: &Eval, got: Result<Value, String>) -> Result<(), String> {
         };
     }
     let got = got?;
-    if ev.warn || ev.info {
-        return Err("expects a warning/info annotation; annotations are not produced yet".into());
-    }
     if let Some(s) = &ev.string {
         return match got {
             Value::String { v, .. } if v == *s => Ok(()),

@@ -54,7 +54,7 @@ pub fn range_rerun(engine: &Engine, q: &dyn Querier, ev: &Eval) -> Option<Result
         },
         None => Value::Vector(at_t),
     };
-    Some(check(ev, Ok(value)))
+    Some(check(ev, Ok(value), None))
 }
 
 /// Adds `@ at` to every selector and subquery without one (not inside a subquery that has
@@ -105,8 +105,8 @@ pub fn at_rerun(engine: &Engine, q: &dyn Querier, ev: &Eval) -> Option<Result<()
     ];
     if ev.range.is_some()
         || ev.fail.is_some()
-        || ev.warn
-        || ev.info
+        || !ev.warns.is_empty()
+        || !ev.infos.is_empty()
         || time_dependent.iter().any(|f| ev.expr.contains(f))
     {
         return None;
@@ -120,7 +120,7 @@ pub fn at_rerun(engine: &Engine, q: &dyn Querier, ev: &Eval) -> Option<Result<()
     };
     for t in times {
         let got = engine.instant(q, &expr, t).map_err(|e| e.to_string());
-        if let Err(why) = check(ev, got) {
+        if let Err(why) = check(ev, got, None) {
             return Some(Err(format!("at {t}ms with @ pinned: {why}")));
         }
     }

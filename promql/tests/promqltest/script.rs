@@ -24,8 +24,12 @@ pub struct Eval {
     pub expr: String,
     pub fail: Option<FailExpect>,
     pub ordered: bool,
-    pub warn: bool,
-    pub info: bool,
+    /// `expect warn` lines (message or regex, or any).
+    pub warns: Vec<FailExpect>,
+    /// `expect info` lines.
+    pub infos: Vec<FailExpect>,
+    pub no_warn: bool,
+    pub no_info: bool,
     pub string: Option<String>,
     pub scalar: Option<f64>,
     pub range_vector: Option<(i64, i64, i64)>,
@@ -344,8 +348,10 @@ fn parse_eval(block: &[(usize, &str)]) -> Result<Eval, ScriptError> {
         expr: String::new(),
         fail: None,
         ordered: false,
-        warn: false,
-        info: false,
+        warns: Vec::new(),
+        infos: Vec::new(),
+        no_warn: false,
+        no_info: false,
         string: None,
         scalar: None,
         range_vector: None,
@@ -355,8 +361,8 @@ fn parse_eval(block: &[(usize, &str)]) -> Result<Eval, ScriptError> {
         "eval" => {}
         "eval_fail" => ev.fail = Some(FailExpect::Any),
         "eval_ordered" => ev.ordered = true,
-        "eval_warn" => ev.warn = true,
-        "eval_info" => ev.info = true,
+        "eval_warn" => ev.warns.push(FailExpect::Any),
+        "eval_info" => ev.infos.push(FailExpect::Any),
         other => return err(line, format!("unknown command {other}")),
     }
     if let Some(r) = rest.strip_prefix("instant") {
@@ -382,9 +388,10 @@ fn parse_eval(block: &[(usize, &str)]) -> Result<Eval, ScriptError> {
             match kind {
                 "fail" => ev.fail = Some(parse_fail_expect(tail)),
                 "ordered" => ev.ordered = true,
-                "warn" => ev.warn = true,
-                "info" => ev.info = true,
-                "no_warn" | "no_info" => {}
+                "warn" => ev.warns.push(parse_fail_expect(tail)),
+                "info" => ev.infos.push(parse_fail_expect(tail)),
+                "no_warn" => ev.no_warn = true,
+                "no_info" => ev.no_info = true,
                 "string" => {
                     let t = tail.trim();
                     ev.string = Some(quoted(t).map(|x| x.0).unwrap_or_default());
