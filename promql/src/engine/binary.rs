@@ -277,6 +277,7 @@ fn vector_vector(
     let mut out: Vec<StepSeries> = Vec::new();
     let mut out_index: HashMap<(Labels, bool), usize> = HashMap::new();
     let mut pair_out: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut last_pair: Vec<Option<(usize, usize)>> = vec![None; many.len()];
     let mut sig_stamp = vec![usize::MAX; ids.len()];
     let mut many_hit = vec![usize::MAX; ids.len()];
     let mut out_stamp: Vec<usize> = Vec::new();
@@ -333,14 +334,23 @@ fn vector_vector(
                 continue;
             }
             let key = (k, j.unwrap_or(usize::MAX));
-            let o = match pair_out.get(&key) {
-                Some(&o) => o,
-                None => {
-                    let one_labels = j.map_or(&no_one, |j| &one[j].labels);
-                    let labels = result_labels(&ms.labels, one_labels, b);
-                    let drop = drops_name(b.op) || rb || ms.drop_name;
-                    let o = out_slot(&mut out, &mut out_index, &mut out_stamp, labels, drop, n);
-                    pair_out.insert(key, o);
+            // The partner of a series rarely changes between steps: remember the last one.
+            let o = match last_pair[k] {
+                Some((pj, o)) if pj == key.1 => o,
+                _ => {
+                    let o = match pair_out.get(&key) {
+                        Some(&o) => o,
+                        None => {
+                            let one_labels = j.map_or(&no_one, |j| &one[j].labels);
+                            let labels = result_labels(&ms.labels, one_labels, b);
+                            let drop = drops_name(b.op) || rb || ms.drop_name;
+                            let o =
+                                out_slot(&mut out, &mut out_index, &mut out_stamp, labels, drop, n);
+                            pair_out.insert(key, o);
+                            o
+                        }
+                    };
+                    last_pair[k] = Some((key.1, o));
                     o
                 }
             };

@@ -322,6 +322,11 @@ pub(crate) fn drop_metric_name(l: &Labels) -> Labels {
 /// # Errors
 /// [`EvalError::DuplicateLabelset`] when two series with equal labels overlap in time.
 pub(crate) fn finish_names(series: Vec<StepSeries>) -> EvalResult<Vec<StepSeries>> {
+    // Every operator keeps its output label sets distinct; only dropping names can make
+    // two of them equal.
+    if !series.iter().any(|s| s.drop_name) {
+        return Ok(series);
+    }
     let series = series
         .into_iter()
         .map(|mut s| {
