@@ -235,7 +235,14 @@ impl Ev<'_> {
 
     /// Evaluates `e` at every step of `g`.
     pub fn eval(&self, e: &Expr, g: &Grid) -> EvalResult<Val> {
-        stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(e, g))
+        let v = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(e, g))?;
+        // Memory bound: one value slot per series and step.
+        if let Val::Vector(ss) = &v
+            && ss.len().saturating_mul(g.n) > self.opts.max_samples
+        {
+            return Err(EvalError::TooManySamples("query execution"));
+        }
+        Ok(v)
     }
 
     fn eval_inner(&self, e: &Expr, g: &Grid) -> EvalResult<Val> {

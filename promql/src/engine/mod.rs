@@ -73,7 +73,8 @@ use eval::{Ev, Grid, TIME_LIMIT, Val, drop_metric_name, finish_names};
 pub struct EngineOptions {
     /// How far back an instant selector looks for a sample (Prometheus: 5m).
     pub lookback_delta: Duration,
-    /// Most samples a query may read.
+    /// Most samples a query may read, and most value slots (series × steps) one
+    /// intermediate result may hold.
     pub max_samples: usize,
     /// Most series one selector may return.
     pub max_series: usize,

@@ -193,3 +193,26 @@ fn fill_modifiers_stand_in_for_missing_series() {
         ]
     );
 }
+
+#[test]
+fn sample_limit_bounds_reads_and_intermediate_results() {
+    let pts: Vec<(i64, f64)> = (0..100).map(|i| (i * 1000, i as f64)).collect();
+    let m = store(&[("a{i=\"1\"}", &pts), ("a{i=\"2\"}", &pts)]);
+    let small = Engine::new(EngineOptions {
+        max_samples: 150,
+        ..EngineOptions::default()
+    });
+    let e = parse("a").unwrap();
+    assert!(matches!(
+        small.instant(&m, &e, 99_000),
+        Err(EvalError::TooManySamples(_))
+    ));
+    let e = parse("vector(1)").unwrap();
+    assert!(small.range(&m, &e, 0, 100_000, 1000).is_ok());
+    let e = parse("vector(1) + vector(2) * vector(3)").unwrap();
+    assert!(small.range(&m, &e, 0, 149_000, 1000).is_ok());
+    assert!(matches!(
+        small.range(&m, &e, 0, 151_000, 1000),
+        Err(EvalError::TooManySamples(_))
+    ));
+}
