@@ -4,6 +4,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`parser`] | [`parse`], [`parse_with`], [`parse_series_selector`], the tree ([`parser::ast`]), the function table ([`parser::functions`]), the type check and the printer |
+//! | [`engine`] | the evaluator: [`engine::Engine::instant`] / [`engine::Engine::range`] over any `Querier`, and an in-memory store |
 //! | [`error`] | the crate's [`Error`]; parse errors render the query with a caret |
 //!
 //! ```
@@ -20,6 +21,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod engine;
 pub mod error;
 pub mod parser;
 

@@ -1,0 +1,306 @@
+//! Functions over a window of samples per series (`rate`, `*_over_time`, …) and the
+//! driver that slides each window across the steps.
+
+use gnomon_tsdb_core::model::Sample;
+
+use super::error::EvalResult;
+use rayon::prelude::*;
+
+use super::annotations::check_quantile;
+use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries};
+use super::modifiers;
+use super::stats::{Mean, kahan_sum, linear_regression, quantile, variance};
+use crate::parser::ast::{Call, Expr};
+
+/// One window handed to a rollup: samples in `(start, end]` and the scalar arguments at
+/// this step.
+pub(crate) struct Win<'a> {
+    pub s: &'a [Sample],
+    /// The step's evaluation time.
+    pub t: i64,
+    pub start: i64,
+    pub end: i64,
+    pub params: &'a [f64],
+}
+
+/// Below this many samples + steps a rollup runs on the calling thread: rayon's hand-off
+/// costs a few microseconds, about what 10k sample visits take.
+const PARALLEL_MIN_WORK: usize = 10_000;
+
+/// A rollup implementation: `None` means "no output at this step".
+pub(crate) type RollupFn = fn(&Win) -> Option<f64>;
+
+impl Ev<'_> {
+    /// Evaluates a rollup call: scalar arguments per step, the range-vector argument as
+    /// sliding windows.
+    pub fn rollup(&self, c: &Call, f: RollupFn, g: &Grid) -> EvalResult<Val> {
+        let mi = c.func.rollup_arg().unwrap_or(0);
+        let mut params: Vec<Vec<f64>> = Vec::new();
+        for (i, a) in c.args.iter().enumerate() {
+            if i != mi {
+                params.push(self.eval_scalar(a, g)?);
+            }
+        }
+        if c.func.name == "quantile_over_time"
+            && let (Some(q), Some(e)) = (params.first(), c.args.first())
+        {
+            check_quantile(&self.notes, q, e);
+        }
+        let Some(arg) = c.args.get(mi) else {
+            return Ok(Val::Vector(Vec::new()));
+        };
+        if let Expr::Matrix(m) = arg
+            && let Some(md) = m.selector.modifier
+        {
+            modifiers::check(c.func.name, md)?;
+        }
+        let w = self.windows(arg, g)?;
+        if let Some(md) = w.modifier {
+            let lookback = self.opts.lookback_delta.as_millis() as i64;
+            return Ok(Val::Vector(modifiers::rollup(
+                c.func.name,
+                &w,
+                md,
+                lookback,
+            )));
+        }
+        let keep_name = matches!(c.func.name, "last_over_time" | "first_over_time");
+        let one = |s: &WindowSeries| {
+            let mut vals = vec![None; g.n];
+            let mut p = vec![0.0; params.len()];
+            w.slide_one(&s.samples, |i, win| {
+                if win.is_empty() {
+                    return;
+                }
+                for (k, col) in params.iter().enumerate() {
+                    p[k] = col[i];
+                }
+                let end = w.eff[i];
+                vals[i] = f(&Win {
+                    s: win,
+                    t: g.t(i),
+                    start: end - w.range,
+                    end,
+                    params: &p,
+                });
+            });
+            StepSeries {
+                labels: s.labels.clone(),
+                vals,
+                drop_name: s.drop_name || !keep_name,
+            }
+        };
+        // Series are independent: large rollups run on the rayon pool.
+        let work: usize = w.series.iter().map(|s| s.samples.len() + g.n).sum();
+        let mut out: Vec<StepSeries> = if work >= PARALLEL_MIN_WORK {
+            w.series.par_iter().map(one).collect()
+        } else {
+            w.series.iter().map(one).collect()
+        };
+        out.retain(|s| s.vals.iter().any(Option::is_some));
+        Ok(Val::Vector(out))
+    }
+}
+
+fn vals<'a>(w: &'a Win) -> impl Iterator<Item = f64> + 'a {
+    w.s.iter().map(|x| x.v)
+}
+
+/// Prometheus' `extrapolatedRate`.
+fn extrapolated(w: &Win, counter: bool, rate: bool) -> Option<f64> {
+    let s = w.s;
+    if s.len() < 2 {
+        return None;
+    }
+    let (first, last) = (s[0], s[s.len() - 1]);
+    let mut result = last.v - first.v;
+    if counter {
+        let mut prev = first.v;
+        for p in &s[1..] {
+            if p.v < prev {
+                result += prev;
+            }
+            prev = p.v;
+        }
+    }
+    let mut to_start = (first.t - w.start) as f64 / 1000.0;
+    let mut to_end = (w.end - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = sampled / (s.len() - 1) as f64;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if counter && result > 0.0 && first.v >= 0.0 {
+        let to_zero = sampled * (first.v / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if rate {
+        factor /= (w.end - w.start) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+pub(crate) fn rate(w: &Win) -> Option<f64> {
+    extrapolated(w, true, true)
+}
+pub(crate) fn increase(w: &Win) -> Option<f64> {
+    extrapolated(w, true, false)
+}
+pub(crate) fn delta(w: &Win) -> Option<f64> {
+    extrapolated(w, false, false)
+}
+
+fn instant_value(w: &Win, rate: bool) -> Option<f64> {
+    let n = w.s.len();
+    if n < 2 {
+        return None;
+    }
+    let (prev, last) = (w.s[n - 2], w.s[n - 1]);
+    let d = if rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
+    if !rate {
+        return Some(d);
+    }
+    let dt = (last.t - prev.t) as f64 / 1000.0;
+    (dt != 0.0).then_some(d / dt)
+}
+
+pub(crate) fn irate(w: &Win) -> Option<f64> {
+    instant_value(w, true)
+}
+pub(crate) fn idelta(w: &Win) -> Option<f64> {
+    instant_value(w, false)
+}
+
+pub(crate) fn avg_over_time(w: &Win) -> Option<f64> {
+    let mut m = Mean::default();
+    vals(w).for_each(|v| m.add(v));
+    Some(m.get())
+}
+pub(crate) fn sum_over_time(w: &Win) -> Option<f64> {
+    Some(kahan_sum(vals(w)))
+}
+pub(crate) fn count_over_time(w: &Win) -> Option<f64> {
+    Some(w.s.len() as f64)
+}
+pub(crate) fn present_over_time(_: &Win) -> Option<f64> {
+    Some(1.0)
+}
+pub(crate) fn last_over_time(w: &Win) -> Option<f64> {
+    w.s.last().map(|x| x.v)
+}
+pub(crate) fn first_over_time(w: &Win) -> Option<f64> {
+    w.s.first().map(|x| x.v)
+}
+pub(crate) fn ts_of_last_over_time(w: &Win) -> Option<f64> {
+    w.s.last().map(|x| x.t as f64 / 1000.0)
+}
+pub(crate) fn ts_of_first_over_time(w: &Win) -> Option<f64> {
+    w.s.first().map(|x| x.t as f64 / 1000.0)
+}
+
+/// The sample a `max`/`min` scan keeps (NaN loses to any number; ties: `last` picks the
+/// later sample).
+fn extreme(w: &Win, better: fn(f64, f64) -> bool, last: bool) -> Option<Sample> {
+    let mut best = *w.s.first()?;
+    for p in &w.s[1..] {
+        if better(p.v, best.v) || best.v.is_nan() || (last && p.v == best.v) {
+            best = *p;
+        }
+    }
+    Some(best)
+}
+fn gt(a: f64, b: f64) -> bool {
+    a > b
+}
+fn lt(a: f64, b: f64) -> bool {
+    a < b
+}
+pub(crate) fn max_over_time(w: &Win) -> Option<f64> {
+    extreme(w, gt, false).map(|s| s.v)
+}
+pub(crate) fn min_over_time(w: &Win) -> Option<f64> {
+    extreme(w, lt, false).map(|s| s.v)
+}
+pub(crate) fn ts_of_max_over_time(w: &Win) -> Option<f64> {
+    extreme(w, gt, true).map(|s| s.t as f64 / 1000.0)
+}
+pub(crate) fn ts_of_min_over_time(w: &Win) -> Option<f64> {
+    extreme(w, lt, true).map(|s| s.t as f64 / 1000.0)
+}
+pub(crate) fn stdvar_over_time(w: &Win) -> Option<f64> {
+    Some(variance(vals(w)))
+}
+pub(crate) fn stddev_over_time(w: &Win) -> Option<f64> {
+    Some(variance(vals(w)).sqrt())
+}
+pub(crate) fn quantile_over_time(w: &Win) -> Option<f64> {
+    let mut v: Vec<f64> = vals(w).collect();
+    Some(quantile(w.params[0], &mut v))
+}
+pub(crate) fn mad_over_time(w: &Win) -> Option<f64> {
+    if w.s.iter().any(|x| x.v.is_nan()) {
+        return Some(f64::NAN);
+    }
+    let mut v: Vec<f64> = vals(w).collect();
+    let median = quantile(0.5, &mut v);
+    let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+    Some(quantile(0.5, &mut dev))
+}
+pub(crate) fn changes(w: &Win) -> Option<f64> {
+    let mut n = 0.0;
+    for p in w.s.windows(2) {
+        let (a, b) = (p[0].v, p[1].v);
+        if a != b && !(a.is_nan() && b.is_nan()) {
+            n += 1.0;
+        }
+    }
+    Some(n)
+}
+pub(crate) fn resets(w: &Win) -> Option<f64> {
+    Some(w.s.windows(2).filter(|p| p[1].v < p[0].v).count() as f64)
+}
+pub(crate) fn deriv(w: &Win) -> Option<f64> {
+    if w.s.len() < 2 {
+        return None;
+    }
+    Some(linear_regression(w.s, w.s[0].t).0)
+}
+pub(crate) fn predict_linear(w: &Win) -> Option<f64> {
+    if w.s.len() < 2 {
+        return None;
+    }
+    // Prometheus intercepts at the evaluation time, not at the `@`/offset-shifted end.
+    let (slope, intercept) = linear_regression(w.s, w.t);
+    Some(slope * w.params[0] + intercept)
+}
+
+/// Holt's linear (double exponential) smoothing, as Prometheus computes it.
+pub(crate) fn double_exponential_smoothing(w: &Win) -> Option<f64> {
+    let (sf, tf) = (w.params[0], w.params[1]);
+    let unit = |x: f64| x > 0.0 && x < 1.0;
+    if !unit(sf) || !unit(tf) || w.s.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1) = (0.0, w.s[0].v);
+    let mut b = w.s[1].v - w.s[0].v;
+    for (i, p) in w.s.iter().enumerate().skip(1) {
+        let x = sf * p.v;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        (s0, s1) = (s1, x + y);
+    }
+    Some(s1)
+}
