@@ -191,21 +191,14 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
             sign * (h.parse::<i128>().ok()? * 60 + m.parse::<i128>().ok()?)
         }
     };
-    let days = days_from_civil(year, month, day);
+    let days = i128::from(gnomon_tsdb_core::model::civil::days_from_civil(
+        i64::try_from(year).ok()?,
+        u32::try_from(month).ok()?,
+        u32::try_from(day).ok()?,
+    ));
     let secs = days * 86400 + hour * 3600 + min * 60 + sec - offset_min * 60;
     let ms = secs * 1000 + frac_ms;
     Some(ms.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i128, m: i128, d: i128) -> i128 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

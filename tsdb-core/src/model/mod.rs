@@ -2,6 +2,7 @@
 //! [`Appender`] / [`Querier`] traits that the query engine, scrapers and rule evaluators
 //! use instead of the storage engine itself.
 
+pub mod civil;
 mod labels;
 mod matcher;
 mod sample;
