@@ -614,3 +614,39 @@ async fn query_puts_annotations_in_the_envelope() {
     .await;
     assert!(!body.contains("warnings"), "{body}");
 }
+
+/// A store whose every read fails.
+struct Broken;
+
+impl Querier for Broken {
+    fn select(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<SeriesIter> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+    fn series(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<Vec<Labels>> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+    fn label_names(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<Vec<String>> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+    fn label_values(
+        &self,
+        _: &str,
+        _: &[Matcher],
+        _: TimeRange,
+    ) -> gnomon_tsdb_core::Result<Vec<String>> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+}
+
+#[tokio::test]
+async fn query_storage_failures_are_internal() {
+    let req = Request::get("/api/v1/query_range?query=m&start=0&end=60&step=15")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(Arc::new(Broken)).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["errorType"], "internal", "{v}");
+    assert!(v["error"].as_str().unwrap().starts_with("storage: "), "{v}");
+}
