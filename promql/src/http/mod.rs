@@ -1,8 +1,9 @@
-//! The Prometheus HTTP API read endpoints that need no query engine, over any
-//! [`Querier`]: `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values`
-//! (GET, or POST with a form body), with VictoriaMetrics' response shapes; and
-//! `/api/v1/format_query` / `/api/v1/parse_query`, which only parse `query` and answer
-//! with its canonical text / its syntax tree in Prometheus' shapes.
+//! The Prometheus HTTP API read endpoints over any [`Querier`]: `/api/v1/series`,
+//! `/api/v1/labels`, `/api/v1/label/<name>/values` (GET, or POST with a form body), with
+//! VictoriaMetrics' response shapes; `/api/v1/format_query` / `/api/v1/parse_query`,
+//! which only parse `query` and answer with its canonical text / its syntax tree in
+//! Prometheus' shapes; and `/api/v1/query` / `/api/v1/query_range`, which evaluate it
+//! with the [`crate::engine`] and answer in Prometheus' shapes.
 //!
 //! ```no_run
 //! # fn demo(store: std::sync::Arc<dyn gnomon_tsdb_core::model::Querier>) {
@@ -21,6 +22,7 @@ mod json;
 mod labels;
 mod params;
 mod parse_ast;
+mod query;
 mod series;
 #[cfg(test)]
 mod tests;
@@ -41,7 +43,8 @@ pub type SharedQuerier = Arc<dyn Querier>;
 
 /// A router serving `/api/v1/series`, `/api/v1/labels` and
 /// `/api/v1/label/{name}/values` from `querier`, and `/api/v1/format_query` and
-/// `/api/v1/parse_query` (the canonical text and the syntax tree of `query`).
+/// `/api/v1/parse_query` (the canonical text and the syntax tree of `query`), and the
+/// PromQL evaluation endpoints `/api/v1/query` and `/api/v1/query_range`.
 pub fn router(querier: SharedQuerier) -> Router {
     Router::new()
         .route("/api/v1/series", get(series::handle).post(series::handle))
@@ -58,6 +61,8 @@ pub fn router(querier: SharedQuerier) -> Router {
             "/api/v1/parse_query",
             get(parse_ast::handle).post(parse_ast::handle),
         )
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
         .with_state(querier)
 }
 

@@ -369,3 +369,284 @@ async fn parse_query_bytes_match_prometheus_key_order() {
         r#"{"status":"success","data":{"type":"numberLiteral","val":"-1"}}"#
     );
 }
+
+/// A store for the evaluation endpoints: `m{job="a"}` = 1, 2, 3… and `m{job="b"}` = 10,
+/// 20, 30… every 15s from 1704067200s; `gap` = 1 at 0s, stale at 60s, 2 from 120s.
+fn query_store() -> Arc<dyn Querier> {
+    use crate::engine::memstore::MemStore;
+    use gnomon_tsdb_core::model::{STALE_NAN, Sample};
+    let base = 1_704_067_200_000;
+    let mut s = MemStore::new();
+    for i in 0..20 {
+        let t = base + i * 15_000;
+        let v = (i + 1) as f64;
+        s.add(
+            &Labels::from_pairs(&[("__name__", "m"), ("job", "a")]),
+            Sample::new(t, v),
+        );
+        s.add(
+            &Labels::from_pairs(&[("__name__", "m"), ("job", "b")]),
+            Sample::new(t, v * 10.0),
+        );
+    }
+    let gap = Labels::from_pairs(&[("__name__", "gap")]);
+    s.add(&gap, Sample::new(0, 1.0));
+    s.add(&gap, Sample::new(60_000, STALE_NAN));
+    for t in [120_000, 150_000, 180_000] {
+        s.add(&gap, Sample::new(t, 2.0));
+    }
+    Arc::new(s)
+}
+
+async fn eval(endpoint: &str, args: &str) -> (StatusCode, String) {
+    let req = Request::get(format!("/api/v1/{endpoint}?{args}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(query_store()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn eval_error(endpoint: &str, args: &str) -> (StatusCode, String, String) {
+    let (status, body) = eval(endpoint, args).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "error", "{body}");
+    (
+        status,
+        v["errorType"].as_str().unwrap().to_string(),
+        v["error"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn query_answers_an_instant_vector() {
+    let args = format!("query={}&time=1704067260", encode("m * 2"));
+    let (status, body) = eval("query", &args).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1704067260,"10"]},{"metric":{"job":"b"},"value":[1704067260,"100"]}]}}"#
+    );
+    // RFC 3339 time with milliseconds; the name is kept by a plain selector.
+    let args = format!(
+        "query={}&time=2024-01-01T00:01:00.5Z",
+        encode("m{job=\"a\"}")
+    );
+    let (_, body) = eval("query", &args).await;
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"m","job":"a"},"value":[1704067260.500,"5"]}]}}"#
+    );
+}
+
+#[tokio::test]
+async fn query_takes_a_form_body() {
+    let req = Request::post("/api/v1/query")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "query={}&time=1704067200",
+            encode("1/0")
+        )))
+        .unwrap();
+    let resp = router(query_store()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        &body[..],
+        br#"{"status":"success","data":{"resultType":"scalar","result":[1704067200,"+Inf"]}}"#
+    );
+}
+
+#[tokio::test]
+async fn query_answers_scalar_string_and_matrix() {
+    let (status, body) = eval("query", &format!("query={}&time=100", encode("1+1"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"scalar","result":[100,"2"]}}"#
+    );
+    let (_, body) = eval("query", &format!("query={}&time=1.5", encode("\"a\\\"b\""))).await;
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"string","result":[1.500,"a\"b"]}}"#
+    );
+    let args = format!("query={}&time=1704067230", encode("m{job=\"b\"}[30s]"));
+    let (_, body) = eval("query", &args).await;
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"m","job":"b"},"values":[[1704067215,"20"],[1704067230,"30"]]}]}}"#
+    );
+}
+
+#[tokio::test]
+async fn query_range_answers_a_matrix() {
+    let args = format!(
+        "query={}&start=1704067200&end=1704067260&step=30s",
+        encode("sum(m)")
+    );
+    let (status, body) = eval("query_range", &args).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1704067200,"11"],[1704067230,"33"],[1704067260,"55"]]}]}}"#
+    );
+    // Float seconds as the step, RFC 3339 bounds, a scalar expression.
+    let args = format!(
+        "query={}&start=2024-01-01T00:00:00Z&end=2024-01-01T00:00:01Z&step=0.5",
+        encode("time()")
+    );
+    let (_, body) = eval("query_range", &args).await;
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1704067200,"1704067200"],[1704067200.500,"1704067200.5"],[1704067201,"1704067201"]]}]}}"#
+    );
+}
+
+#[tokio::test]
+async fn query_range_leaves_out_points_after_a_stale_marker() {
+    let args = format!("query=gap&start=0&end=180&step={}", encode("30"));
+    let (status, body) = eval("query_range", &args).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"gap"},"values":[[0,"1"],[30,"1"],[120,"2"],[150,"2"],[180,"2"]]}]}}"#
+    );
+}
+
+#[tokio::test]
+async fn query_bad_parameters_are_bad_data() {
+    let bad = StatusCode::BAD_REQUEST;
+    let cases = [
+        ("query", "time=1".to_string(), "missing `query` arg"),
+        (
+            "query",
+            format!("query={}", encode("sum(m")),
+            "invalid parameter \"query\": 1:",
+        ),
+        (
+            "query",
+            "query=m&time=yesterday".to_string(),
+            "invalid parameter \"time\": cannot parse \"yesterday\" to a valid timestamp",
+        ),
+        (
+            "query",
+            "query=m&timeout=soon".to_string(),
+            "invalid parameter \"timeout\"",
+        ),
+        (
+            "query_range",
+            "query=m&end=1&step=1".to_string(),
+            "invalid parameter \"start\": missing",
+        ),
+        (
+            "query_range",
+            "query=m&start=10&end=5&step=1".to_string(),
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        ),
+        (
+            "query_range",
+            "query=m&start=1&end=5&step=0".to_string(),
+            "zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ),
+        (
+            "query_range",
+            "query=m&start=1&end=5&step=-1m".to_string(),
+            "invalid parameter \"step\": cannot parse \"-1m\" to a valid duration",
+        ),
+        (
+            "query_range",
+            "query=m&start=0&end=11001&step=1".to_string(),
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        ),
+        (
+            "query_range",
+            format!("query={}&start=0&end=1&step=1", encode("m[5m]")),
+            "invalid parameter \"query\": invalid expression type \"range vector\" for range query, must be Scalar or instant Vector",
+        ),
+    ];
+    for (endpoint, args, want) in cases {
+        let (status, ty, msg) = eval_error(endpoint, &args).await;
+        assert_eq!((status, ty.as_str()), (bad, "bad_data"), "{args}: {msg}");
+        assert!(msg.starts_with(want), "{args}: {msg}");
+    }
+    // Exactly 11000 steps past the start is still allowed.
+    let (status, _) = eval("query_range", "query=1&start=0&end=11000&step=1").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn query_evaluation_errors_are_execution_and_timeouts_are_503() {
+    // Two series per side with the same (empty) matching labels.
+    let args = format!("query={}&time=1704067260", encode("m + on() m"));
+    let (status, ty, msg) = eval_error("query", &args).await;
+    assert_eq!(
+        (status, ty.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "execution")
+    );
+    assert!(msg.starts_with("found duplicate series"), "{msg}");
+    let args = format!("query={}&time=1704067260&timeout=0", encode("sum(m)"));
+    let (status, ty, msg) = eval_error("query", &args).await;
+    assert_eq!(
+        (status, ty.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "timeout")
+    );
+    assert!(msg.starts_with("query timed out"), "{msg}");
+}
+
+#[tokio::test]
+async fn query_puts_annotations_in_the_envelope() {
+    let args = format!(
+        "query={}&start=1704067200&end=1704067230&step=15",
+        encode("sort(m)")
+    );
+    let (status, body) = eval("query_range", &args).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"m","job":"a"},"values":[[1704067200,"1"],[1704067215,"2"],[1704067230,"3"]]},{"metric":{"__name__":"m","job":"b"},"values":[[1704067200,"10"],[1704067215,"20"],[1704067230,"30"]]}]},"warnings":["PromQL warning: sort is ineffective for range queries since results are always ordered by labels (1:1)"]}"#
+    );
+    let (_, body) = eval(
+        "query",
+        &format!("query={}&time=1704067230", encode("sort(m)")),
+    )
+    .await;
+    assert!(!body.contains("warnings"), "{body}");
+}
+
+/// A store whose every read fails.
+struct Broken;
+
+impl Querier for Broken {
+    fn select(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<SeriesIter> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+    fn series(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<Vec<Labels>> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+    fn label_names(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<Vec<String>> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+    fn label_values(
+        &self,
+        _: &str,
+        _: &[Matcher],
+        _: TimeRange,
+    ) -> gnomon_tsdb_core::Result<Vec<String>> {
+        Err(gnomon_tsdb_core::Error::Closed)
+    }
+}
+
+#[tokio::test]
+async fn query_storage_failures_are_internal() {
+    let req = Request::get("/api/v1/query_range?query=m&start=0&end=60&step=15")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(Arc::new(Broken)).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["errorType"], "internal", "{v}");
+    assert!(v["error"].as_str().unwrap().starts_with("storage: "), "{v}");
+}
