@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use gnomon_promql::http::{ApiError, Params, blocking, write_json_string};
+use gnomon_promql::http::{ApiError, Params, blocking, write_json_string, write_list};
 use gnomon_tsdb_core::{Error, Storage};
 
 /// A router serving `/api/v1/admin/tsdb/delete_series`, `/snapshot/*`,
@@ -118,14 +118,9 @@ async fn snapshot_create(State(storage): State<Storage>) -> Result<Response, Api
 async fn snapshot_list(State(storage): State<Storage>) -> Result<Response, ApiError> {
     Ok(match run(move || storage.list_snapshots()).await? {
         Ok(names) => {
-            let mut body = String::from(r#"{"status":"ok","snapshots":["#);
-            for (i, n) in names.iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                write_json_string(&mut body, n);
-            }
-            body.push_str("]}");
+            let mut body = String::from(r#"{"status":"ok","snapshots":"#);
+            write_list(&mut body, &names, |out, n| write_json_string(out, n));
+            body.push('}');
             json(StatusCode::OK, body)
         }
         Err(e) => snapshot_error(&e),

@@ -39,16 +39,23 @@ pub fn write_labels_object(out: &mut String, labels: &Labels) {
 }
 
 /// `{"status":"success","data":[...]}` around items written by `item`.
-pub(crate) fn success_list<T>(items: &[T], mut item: impl FnMut(&mut String, &T)) -> String {
-    let mut out = String::from(r#"{"status":"success","data":["#);
+pub(crate) fn success_list<T>(items: &[T], item: impl FnMut(&mut String, &T)) -> String {
+    let mut out = String::from(r#"{"status":"success","data":"#);
+    write_list(&mut out, items, item);
+    out.push('}');
+    out
+}
+
+/// Appends `[item,item,...]`, each item written by `item`.
+pub fn write_list<T>(out: &mut String, items: &[T], mut item: impl FnMut(&mut String, &T)) {
+    out.push('[');
     for (i, it) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        item(&mut out, it);
+        item(out, it);
     }
-    out.push_str("]}");
-    out
+    out.push(']');
 }
 
 #[cfg(test)]

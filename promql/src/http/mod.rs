@@ -34,7 +34,7 @@ use axum::routing::get;
 use gnomon_tsdb_core::model::Querier;
 
 pub use error::{ApiError, json_response};
-pub use json::{write_json_string, write_labels_object};
+pub use json::{write_json_string, write_labels_object, write_list};
 pub use params::{Params, parse_time};
 pub use parse_ast::ast_json;
 
