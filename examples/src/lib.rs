@@ -12,7 +12,8 @@
 //! - [`admin`]: delete_series, snapshots, force flush/merge, health;
 //! - [`metrics`]: `/metrics` rendering and request counting;
 //! - [`serve`]: accept loop with graceful shutdown;
-//! - [`server`]: the whole server assembled, for the binary and for embedding.
+//! - [`server`]: the whole server assembled, for the binary and for embedding;
+//! - [`ui`]: the embedded web UI at `/vmui/`.
 
 #![deny(missing_docs)]
 
@@ -25,3 +26,4 @@ pub mod metrics;
 pub mod serve;
 pub mod server;
 pub mod tls;
+pub mod ui;

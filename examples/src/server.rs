@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{SHUTDOWN_GRACE, ServerConfig};
 use crate::metrics::{HttpStats, MetricsSources};
-use crate::{admin, auth, metrics, serve, tls};
+use crate::{admin, auth, metrics, serve, tls, ui};
 
 /// Every endpoint of the server over `storage`, with request counting and, when
 /// configured, basic auth.
@@ -39,6 +39,7 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
         .merge(gnomon_scrape::http::export_router(querier.clone()))
         .merge(gnomon_promql::http::router(querier))
         .merge(admin::router(storage))
+        .merge(ui::router())
         .route(
             "/metrics",
             get(move || {

@@ -1,0 +1,487 @@
+// End-to-end test of gnomon's web UI in a real headless browser (Debian's chromium, driven
+// by playwright-core).
+//
+//   node e2e.mjs PATH/TO/gnomon [--screenshots DIR]
+//
+// Starts the given gnomon binary on 127.0.0.1 (port 0) in a temporary directory, loads
+// seeded samples from the last hour through /api/v1/import/prometheus, points a scrape
+// configuration at a small HTTP target served by this script (and at a closed port, to have
+// a target that is down), then drives the UI: type a query, see the graph (screenshot in
+// target/ui-artifacts/), hover, zoom, errors, table, JSON, shared URL, targets, rules,
+// cardinality, and a large result (150 series × 1800 points). Builds nothing itself.
+//
+// Closing line: "e2e: N passed, N failed, N skipped"; exit status 1 when a check failed.
+// Checks that need endpoints other branches add (-promscrape.config with /api/v1/targets,
+// /api/v1/status/tsdb) are SKIPPED with a "PENDING" line while the binary lacks them;
+// set GNOMON_UI_REQUIRE_ALL=1 to make them fail instead.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ARTIFACTS = resolve(HERE, '../../target/ui-artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const REQUIRE_ALL = process.env.GNOMON_UI_REQUIRE_ALL === '1';
+
+// ---------- arguments and prerequisites ----------
+
+const args = process.argv.slice(2);
+const shotsAt = args.indexOf('--screenshots');
+const docsDir = shotsAt >= 0 ? resolve(args[shotsAt + 1] || 'docs/ui') : null;
+const binary = args.find((a, i) => !a.startsWith('--') && (shotsAt < 0 || i !== shotsAt + 1));
+if (!binary) die('usage: node e2e.mjs PATH/TO/gnomon [--screenshots DIR]');
+if (!existsSync(binary)) die(`no gnomon binary at ${binary}: build it first (cargo build -p gnomon-examples --bin gnomon)`);
+if (!existsSync(CHROMIUM)) die(`${CHROMIUM} is missing: install the Debian package "chromium" (apt-get install -y chromium)`);
+
+function die(msg) {
+  console.error(`e2e: ${msg}`);
+  process.exit(2);
+}
+
+// ---------- a tiny check runner ----------
+
+const results = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
+
+async function check(name, fn) {
+  const began = Date.now();
+  try {
+    const note = await fn();
+    results.passed++;
+    console.log(`ok   ${name} (${Date.now() - began} ms)${note ? ` — ${note}` : ''}`);
+  } catch (e) {
+    if (e instanceof Pending) {
+      if (REQUIRE_ALL) {
+        results.failed++;
+        failures.push(name);
+        console.log(`FAIL ${name}: ${e.message} (GNOMON_UI_REQUIRE_ALL=1)`);
+      } else {
+        results.skipped++;
+        console.log(`PENDING ${name}: ${e.message}`);
+      }
+      return;
+    }
+    results.failed++;
+    failures.push(name);
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+/** A check that cannot run on this binary yet (an endpoint another branch adds). */
+class Pending extends Error {}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+// ---------- seeded data ----------
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NOW_MS = Math.floor(Date.now() / 2000) * 2000;
+const HOUR_MS = 3600_000;
+const LOAD_SERIES = 150;
+const LOAD_STEP_MS = 2000;
+
+/** Exposition-format lines (timestamps in ms), in chunks of at most `per` lines. */
+function demoData() {
+  const rnd = mulberry32(20240601);
+  const lines = [];
+  for (const instance of ['host-1', 'host-2', 'host-3']) {
+    for (const method of ['GET', 'POST']) {
+      let v = Math.floor(rnd() * 1000);
+      const rate = method === 'GET' ? 5 + rnd() * 10 : 1 + rnd() * 3;
+      for (let t = NOW_MS - HOUR_MS; t <= NOW_MS; t += 15_000) {
+        v += Math.round(rate * 15 * (0.6 + 0.8 * rnd()));
+        lines.push(`ui_demo_requests_total{job="demo",instance="${instance}",method="${method}"} ${v} ${t}`);
+      }
+    }
+  }
+  for (const [room, base] of [['kitchen', 21], ['lab', 19], ['attic', 26]]) {
+    for (let t = NOW_MS - HOUR_MS; t <= NOW_MS; t += 15_000) {
+      const v = base + 3 * Math.sin((t / HOUR_MS) * 2 * Math.PI) + rnd();
+      lines.push(`ui_demo_temperature_celsius{room="${room}"} ${v.toFixed(3)} ${t}`);
+    }
+  }
+  const load = [];
+  for (let s = 0; s < LOAD_SERIES; s++) {
+    let v = 50 + 40 * rnd();
+    for (let t = NOW_MS - HOUR_MS; t <= NOW_MS; t += LOAD_STEP_MS) {
+      v = Math.max(0, v + (rnd() - 0.5) * 4);
+      load.push(`ui_demo_load{shard="${s}"} ${v.toFixed(2)} ${t}`);
+    }
+  }
+  return { demo: lines, load };
+}
+
+// ---------- processes ----------
+
+const tmp = mkdtempSync(join(tmpdir(), 'gnomon-ui-e2e-'));
+const children = [];
+const servers = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+/** An HTTP server on 127.0.0.1:0 answering /metrics like an exporter; resolves to its port. */
+function startTarget() {
+  const srv = createServer((req, res) => {
+    res.writeHead(req.url === '/metrics' ? 200 : 404, { 'Content-Type': 'text/plain; version=0.0.4' });
+    res.end(req.url === '/metrics' ? '# TYPE ui_target_up gauge\nui_target_up 1\n' : 'not found\n');
+  });
+  servers.push(srv);
+  return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(srv.address().port)));
+}
+
+/** A port nothing listens on (bound, then closed). */
+function closedPort() {
+  const srv = createServer();
+  return new Promise((ok) => srv.listen(0, '127.0.0.1', () => {
+    const { port } = srv.address();
+    srv.close(() => ok(port));
+  }));
+}
+
+function supportsFlag(flag) {
+  const r = spawnSync(binary, ['-help'], { encoding: 'utf8', timeout: 30_000 });
+  return `${r.stdout}${r.stderr}`.includes(`-${flag}`);
+}
+
+/** Starts gnomon and resolves to `http://127.0.0.1:PORT` once it logs its address. */
+function startGnomon(extra) {
+  const child = spawn(binary, [`-storageDataPath=${join(tmp, 'data')}`, '-httpListenAddr=127.0.0.1:0', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let log = '';
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`gnomon did not start in 60 s; log:\n${log}`)), 60_000);
+    const onData = (buf) => {
+      log += buf;
+      const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        ok({ base: m[1], log: () => log });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => fail(new Error(`gnomon exited with ${code}; log:\n${log}`)));
+  });
+}
+
+async function until(what, fn, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+async function importLines(base, lines) {
+  for (let i = 0; i < lines.length; i += 40_000) {
+    const body = `${lines.slice(i, i + 40_000).join('\n')}\n`;
+    const r = await fetch(`${base}/api/v1/import/prometheus`, { method: 'POST', body });
+    assert(r.status === 204 || r.status === 200, `import answered ${r.status}: ${await r.text()}`);
+  }
+}
+
+async function seriesCount(base, selector) {
+  const r = await fetch(`${base}/api/v1/series?match[]=${encodeURIComponent(selector)}`);
+  const body = await r.json();
+  return body.data ? body.data.length : 0;
+}
+
+// ---------- the run ----------
+
+mkdirSync(ARTIFACTS, { recursive: true });
+if (docsDir) mkdirSync(docsDir, { recursive: true });
+
+const scrapes = supportsFlag('promscrape.config');
+const upPort = await startTarget();
+const downPort = await closedPort();
+const extra = [];
+if (scrapes) {
+  const cfg = join(tmp, 'scrape.yml');
+  writeFileSync(cfg, [
+    'global:',
+    '  scrape_interval: 1s',
+    'scrape_configs:',
+    '  - job_name: ui-e2e-app',
+    '    static_configs:',
+    `      - targets: ['127.0.0.1:${upPort}']`,
+    '  - job_name: ui-e2e-broken',
+    '    static_configs:',
+    `      - targets: ['127.0.0.1:${downPort}']`,
+    '',
+  ].join('\n'));
+  extra.push(`-promscrape.config=${cfg}`);
+}
+const { base, log } = await startGnomon(extra);
+console.log(`gnomon at ${base}${scrapes ? ' (scraping)' : ' (no -promscrape.config in this binary)'}`);
+
+const data = demoData();
+const importBegan = Date.now();
+await importLines(base, data.demo);
+await importLines(base, data.load);
+await until('imported series to be searchable', async () =>
+  (await seriesCount(base, 'ui_demo_requests_total')) === 6 &&
+  (await seriesCount(base, 'ui_demo_load')) === LOAD_SERIES);
+console.log(`imported ${data.demo.length + data.load.length} samples in ${Date.now() - importBegan} ms`);
+
+const profile = mkdtempSync(join(tmp, 'chromium-profile-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: CHROMIUM,
+  headless: true,
+  viewport: { width: 1280, height: 860 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = context.pages()[0] || await context.newPage();
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+
+async function shot(name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (docsDir) await page.screenshot({ path: join(docsDir, `${name}.png`), fullPage: true });
+}
+
+/** Waits until `sel` no longer shows its "Loading…" notice. */
+async function loaded(sel) {
+  await page.waitForFunction((s) => {
+    const el = document.querySelector(s);
+    return el && !el.textContent.includes('Loading');
+  }, sel);
+}
+
+const graph = '.graph[data-state="drawn"]';
+const QUERY = 'sum by (method) (rate(ui_demo_requests_total[5m]))';
+
+await check('/ redirects to /vmui/ and the page loads', async () => {
+  await page.goto(`${base}/`);
+  assert(new URL(page.url()).pathname === '/vmui/', `landed on ${page.url()}`);
+  await page.waitForSelector('textarea.expr');
+  assert(await page.title() === 'Gnomon', `title ${await page.title()}`);
+});
+
+await check('metric names are completed while typing', async () => {
+  await page.click('textarea.expr');
+  await page.keyboard.type('ui_demo_re');
+  await page.waitForSelector('.completions li >> text=ui_demo_requests_total');
+  await page.keyboard.press('Tab');
+  const v = await page.inputValue('textarea.expr');
+  assert(v === 'ui_demo_requests_total', `after Tab the editor holds ${JSON.stringify(v)}`);
+  await page.keyboard.type('{');
+  await page.waitForSelector('.completions li >> text=method');
+  await page.keyboard.type('method="');
+  await page.waitForSelector('.completions li >> text=POST');
+  await page.keyboard.press('Escape');
+  await page.fill('textarea.expr', '');
+});
+
+await check('typing a query and pressing Enter draws the graph', async () => {
+  await page.click('textarea.expr');
+  await page.keyboard.type(QUERY);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`${graph}[data-series="2"]`);
+  const points = Number(await page.getAttribute(graph, 'data-points'));
+  assert(points > 200, `only ${points} points drawn`);
+  // The canvas really has ink on it: count non-transparent pixels in the plot area.
+  const inked = await page.$eval('canvas.lines', (c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n;
+  });
+  assert(inked > 2000, `canvas has only ${inked} painted pixels`);
+  assert((await page.textContent('.legend')).includes('method="POST"'), 'legend lacks the POST series');
+  await shot('query-graph');
+  return `${points} points, screenshot target/ui-artifacts/query-graph.png`;
+});
+
+await check('hovering shows a tooltip with labels and value', async () => {
+  const box = await page.locator('canvas.overlay').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.5);
+  await page.waitForSelector('.tooltip:not([hidden])');
+  const text = await page.textContent('.tooltip');
+  assert(/method=(GET|POST)/.test(text), `tooltip: ${text}`);
+  assert(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/.test(text), `tooltip has no time: ${text}`);
+});
+
+await check('dragging zooms to an absolute range; double-click resets', async () => {
+  const box = await page.locator('canvas.overlay').boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + 100);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + 120, { steps: 5 });
+  await page.mouse.up();
+  await until('an absolute range in the URL', async () => /from=\d+&to=\d+/.test(page.url()), 5000);
+  const u = new URL(page.url().replace('#/?', '?'));
+  const span = Number(u.searchParams.get('to')) - Number(u.searchParams.get('from'));
+  assert(span > 500 && span < 1000, `zoomed span ${span}s, expected ~20% of an hour`);
+  await page.waitForSelector(`${graph}[data-series="2"]`);
+  assert(await page.isVisible('input.from'), 'absolute range inputs hidden after zoom');
+  await page.dblclick('canvas.overlay');
+  await until('range=1h back in the URL', async () => page.url().includes('range=1h'), 5000);
+});
+
+await check('the URL restores the view (shareable)', async () => {
+  await page.check('.controls input[type=checkbox]');
+  const url = page.url();
+  assert(url.includes('log=1'), `log scale not in URL: ${url}`);
+  const other = await context.newPage();
+  await other.goto(url);
+  await other.waitForSelector(`${graph}[data-series="2"]`);
+  const expr = await other.inputValue('textarea.expr');
+  assert(expr === QUERY, `restored ${JSON.stringify(expr)}`);
+  assert(await other.isChecked('.controls input[type=checkbox]'), 'log scale not restored');
+  await other.close();
+  await page.uncheck('.controls input[type=checkbox]');
+});
+
+await check('a second query with a syntax error shows the parser message under it', async () => {
+  await page.click('button:has-text("Add query")');
+  const second = page.locator('.query-panel').nth(1);
+  await second.locator('textarea.expr').fill('sum(');
+  await second.locator('textarea.expr').press('Enter');
+  const err = second.locator('pre.error');
+  await err.waitFor();
+  const text = await err.textContent();
+  assert(text.length > 5, `empty error: ${text}`);
+  assert(await page.locator('.query-panel').nth(0).locator('pre.error').count() === 0, 'error shown under the wrong query');
+  await page.waitForSelector(`${graph}[data-series="2"]`);
+  await shot('query-error');
+  await second.locator('button.remove').click();
+  return `error text: ${JSON.stringify(text)}`;
+});
+
+await check('the Table tab lists the instant result', async () => {
+  await page.click('button.tab[data-tab="table"]');
+  await page.waitForSelector('.table-view[data-rows="2"]');
+  const cells = await page.$$eval('table.result-table td', (tds) => tds.map((t) => t.textContent));
+  assert(cells.includes('GET') && cells.includes('POST'), `cells: ${cells}`);
+  const head = await page.$$eval('table.result-table th', (ths) => ths.map((t) => t.textContent));
+  assert(head.join(',') === 'method,value', `header: ${head}`);
+  await page.click('table.result-table th:has-text("value")');
+  await shot('query-table');
+});
+
+await check('the JSON tab shows the API response', async () => {
+  await page.click('button.tab[data-tab="json"]');
+  await page.waitForSelector('pre.json');
+  const text = await page.textContent('pre.json');
+  const body = JSON.parse(text);
+  assert(body.status === 'success' && body.data.resultType === 'matrix', text.slice(0, 200));
+  assert(body.data.result.length === 2, `${body.data.result.length} series`);
+  await page.click('button.tab[data-tab="graph"]');
+  await page.waitForSelector(graph);
+});
+
+await check('a large result (150 series × 1800 points) draws without freezing', async () => {
+  await page.goto(`${base}/vmui/#/?g0.expr=ui_demo_load&range=1h&step=2s&tab=graph`);
+  await page.waitForSelector(`${graph}[data-series="${LOAD_SERIES}"]`, { timeout: 60_000 });
+  const points = Number(await page.getAttribute(graph, 'data-points'));
+  assert(points >= LOAD_SERIES * 1700, `only ${points} points`);
+  // Redraw timing (resize) and hover latency measured in the page.
+  const m = await page.evaluate(async () => {
+    const g = document.querySelector('.graph');
+    const ov = g.querySelector('canvas.overlay');
+    const r = ov.getBoundingClientRect();
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) {
+      ov.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + 70 + i * ((r.width - 90) / 50), clientY: r.top + 150, bubbles: true }));
+    }
+    const hover = (performance.now() - t0) / 50;
+    return { draw: Number(g.dataset.drawMs), hover };
+  });
+  assert(m.draw < 1500, `drawing took ${m.draw} ms`);
+  assert(m.hover < 50, `one hover took ${m.hover.toFixed(1)} ms`);
+  await shot('query-large');
+  return `${points} points: draw ${m.draw.toFixed(1)} ms, hover ${m.hover.toFixed(2)} ms`;
+});
+
+await check('Targets page shows the scraped targets and filters by state', async () => {
+  await page.goto(`${base}/vmui/#/`);
+  await page.click('header nav a[data-page="targets"]');
+  await page.waitForSelector('.targets-page');
+  if (!scrapes) {
+    await page.waitForSelector('.targets-body .notice:has-text("does not scrape")');
+    await shot('targets');
+    throw new Pending('this gnomon has no -promscrape.config (merge branch scrapeloop); the page shows its "no targets" notice');
+  }
+  // PENDING-ON-MERGE (scrapeloop): this is the "open targets and see a real target" assertion.
+  await until('the app target to be up', async () => {
+    await page.click('.targets-page button:has-text("Refresh")');
+    return (await page.locator(`tr.target[data-health="up"]:has-text("127.0.0.1:${upPort}")`).count()) === 1;
+  }, 60_000);
+  await until('the broken target to be down', async () => {
+    await page.click('.targets-page button:has-text("Refresh")');
+    return (await page.locator(`tr.target[data-health="down"]:has-text("127.0.0.1:${downPort}")`).count()) === 1;
+  }, 60_000);
+  assert((await page.textContent('.targets-page')).includes('job="ui-e2e-app"'), 'labels missing');
+  await page.click('.filter button[data-filter="down"]');
+  assert(await page.locator('tr.target[data-health="up"]').count() === 0, 'Down filter still shows up targets');
+  assert(page.url().includes('state=down'), `filter not in URL: ${page.url()}`);
+  await page.click('.filter button[data-filter="all"]');
+  await shot('targets');
+});
+
+await check('Rules page says no rules are loaded', async () => {
+  await page.click('header nav a[data-page="rules"]');
+  await loaded('.rules-body');
+  await loaded('.alerts-body');
+  const text = await page.textContent('.rules-page');
+  assert(text.includes('No rules loaded') || text.includes('No active alerts') || (await page.locator('details.group').count()) > 0, text);
+  await shot('rules');
+});
+
+await check('Cardinality page lists the top metric names', async () => {
+  await page.click('header nav a[data-page="cardinality"]');
+  await loaded('.cardinality-body');
+  const r = await fetch(`${base}/api/v1/status/tsdb`);
+  if (r.status === 404) {
+    await page.waitForSelector('.cardinality-body .notice:has-text("absent")');
+    await shot('cardinality');
+    throw new Pending('this gnomon has no /api/v1/status/tsdb yet; the page shows its "absent" notice');
+  }
+  await page.waitForSelector('.top[data-table="Series by metric name"] td.name >> text=ui_demo_load');
+  const text = await page.textContent('.top[data-table="Series by metric name"]');
+  assert(text.includes(String(LOAD_SERIES)), `no count ${LOAD_SERIES}: ${text}`);
+  await shot('cardinality');
+});
+
+await check('the page raised no script errors', async () => {
+  // A 404 of an optional endpoint is logged by Chromium as a failed resource; ignore those.
+  const real = pageErrors.filter((e) => !/Failed to load resource/.test(e));
+  assert(real.length === 0, real.join('\n'));
+});
+
+await context.close();
+for (const s of servers) s.close();
+if (results.failed) console.log(`gnomon log:\n${log()}`);
+console.log(`e2e: ${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`);
+process.exit(results.failed ? 1 : 0);
