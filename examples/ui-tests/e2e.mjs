@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import * as fixtures from './fixtures.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = resolve(HERE, '../../target/ui-artifacts');
@@ -265,9 +266,16 @@ const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
 page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
 
+// The screenshots the README shows; the others are test artifacts only.
+const DOCS_SHOTS = new Set(['query-graph', 'query-table', 'query-error', 'targets', 'rules-loaded', 'cardinality']);
+
+async function shotOf(p, name) {
+  await p.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (docsDir && DOCS_SHOTS.has(name)) await p.screenshot({ path: join(docsDir, `${name}.png`), fullPage: true });
+}
+
 async function shot(name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (docsDir) await page.screenshot({ path: join(docsDir, `${name}.png`), fullPage: true });
+  await shotOf(page, name);
 }
 
 /** Waits until `sel` no longer shows its "Loading…" notice. */
@@ -472,6 +480,68 @@ await check('Cardinality page lists the top metric names', async () => {
   const text = await page.textContent('.top[data-table="Series by metric name"]');
   assert(text.includes(String(LOAD_SERIES)), `no count ${LOAD_SERIES}: ${text}`);
   await shot('cardinality');
+});
+
+// The pages over documented response shapes (served by route interception), so that their
+// rendering is checked whatever endpoints this binary has.
+async function fixturePage(routes) {
+  const p = await context.newPage();
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  for (const [path, body] of Object.entries(routes)) {
+    await p.route(`${base}${path}*`, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }));
+  }
+  return p;
+}
+
+await check('Targets page renders /api/v1/targets (documented shape): jobs, state, filter', async () => {
+  const p = await fixturePage({ '/api/v1/targets': fixtures.targets() });
+  await p.goto(`${base}/vmui/#/targets`);
+  await p.waitForSelector('details.job[data-job="node"] summary:has-text("1/2 up")');
+  await p.waitForSelector('details.job[data-job="gnomon"] summary:has-text("1/1 up")');
+  const down = p.locator('tr.target[data-health="down"]');
+  assert(await down.count() === 1, 'one target down');
+  assert((await down.textContent()).includes('connection refused'), 'last error not shown');
+  assert((await p.textContent('tr.target[data-health="up"] >> nth=0')).includes('ago'), 'last scrape not shown');
+  await p.click('.filter button[data-filter="down"]');
+  assert(await p.locator('tr.target').count() === 1, 'Down filter');
+  assert(await p.locator('details.job[data-job="gnomon"]').count() === 0, 'job without down targets still shown');
+  await p.click('.filter button[data-filter="up"]');
+  assert(await p.locator('tr.target').count() === 2, 'Up filter');
+  await p.fill('.targets-page input.search', 'env="prod"');
+  assert(await p.locator('tr.target').count() === 1, 'label search');
+  await p.fill('.targets-page input.search', '');
+  await p.click('.filter button[data-filter="all"]');
+  if (!scrapes) await shotOf(p, 'targets');
+  await p.close();
+});
+
+await check('Rules page renders /api/v1/rules and /api/v1/alerts (documented shapes)', async () => {
+  const p = await fixturePage({ '/api/v1/rules': fixtures.rules(), '/api/v1/alerts': fixtures.alerts() });
+  await p.goto(`${base}/vmui/#/rules`);
+  await p.waitForSelector('details.group summary:has-text("node.rules")');
+  assert(await p.locator('tr.rule').count() === 2, 'two rules');
+  assert((await p.textContent('tr.rule[data-type="alerting"]')).includes('FIRING'), 'alert state');
+  assert((await p.textContent('tr.rule[data-type="alerting"]')).includes('for: 5m'), 'for duration');
+  assert((await p.textContent('table.alerts')).includes('InstanceDown'), 'alerts table');
+  await shotOf(p, 'rules-loaded');
+  await p.close();
+});
+
+await check('Cardinality page renders /api/v1/status/tsdb (VictoriaMetrics shape)', async () => {
+  const p = await fixturePage({ '/api/v1/status/tsdb': fixtures.statusTsdb() });
+  await p.goto(`${base}/vmui/#/cardinality`);
+  await p.waitForSelector('.card:has-text("15,234")');
+  const top = p.locator('.top[data-table="Series by metric name"]');
+  assert((await top.textContent()).includes('http_requests_total'), 'top metric');
+  assert((await top.textContent()).includes('40.17%'), `share of series: ${await top.textContent()}`);
+  assert(await p.locator('.top[data-table="Series by label=value pair"] a[href*="g0.expr"]').count() === 2, 'pairs link to queries');
+  await p.click('.top[data-table="Series by metric name"] a >> text="up"');
+  await p.waitForSelector('.table-view');
+  assert(await p.inputValue('textarea.expr') === 'up', 'metric link opens the query');
+  await p.goto(`${base}/vmui/#/cardinality`);
+  await p.waitForSelector('.card:has-text("15,234")');
+  if ((await fetch(`${base}/api/v1/status/tsdb`)).status === 404) await shotOf(p, 'cardinality');
+  await p.close();
 });
 
 await check('the page raised no script errors', async () => {

@@ -28,6 +28,10 @@ let shown = null;
 /** Records that the page now shows the view of `hash` (see isShown). */
 export function markShown(hash) {
   shown = hash;
+  // The header's Query link returns to the last query view rather than an empty one.
+  const isQuery = readLocation(hash).page === 'query';
+  const link = isQuery && document.querySelector('header nav a[data-page="query"]');
+  if (link) link.setAttribute('href', hash || '#/');
 }
 
 /** Whether the page already shows `hash`: Back/Forward to it needs no new render. */
