@@ -409,6 +409,25 @@ await check('the JSON tab shows the API response', async () => {
   await page.waitForSelector(graph);
 });
 
+await check('Shift+Enter adds a line without running; Ctrl+Up/Down walk the history', async () => {
+  await page.goto(`${base}/vmui/#/?g0.expr=&tab=graph`);
+  await page.waitForFunction(() => document.querySelectorAll('textarea.expr').length === 1 &&
+    document.querySelector('textarea.expr').value === '');
+  await page.click('textarea.expr');
+  await page.keyboard.type('up');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('  or vector(1)');
+  assert(await page.inputValue('textarea.expr') === 'up\n  or vector(1)', 'newline not inserted');
+  assert(await page.getAttribute('textarea.expr', 'rows') === '2', 'editor did not grow');
+  assert(await page.locator('.result .graph').count() === 0, 'Shift+Enter ran the query');
+  await page.keyboard.press('Control+ArrowUp');
+  assert(await page.inputValue('textarea.expr') === QUERY, `history[0]: ${await page.inputValue('textarea.expr')}`);
+  await page.keyboard.press('Control+ArrowUp');
+  assert(await page.inputValue('textarea.expr') === 'sum(', `history[1]: ${await page.inputValue('textarea.expr')}`);
+  await page.keyboard.press('Control+ArrowDown');
+  assert(await page.inputValue('textarea.expr') === QUERY, 'history forward');
+});
+
 await check('a large result (150 series × 1800 points) draws without freezing', async () => {
   await page.goto(`${base}/vmui/#/?g0.expr=ui_demo_load&range=1h&step=2s&tab=graph`);
   await page.waitForSelector(`${graph}[data-series="${LOAD_SERIES}"]`, { timeout: 60_000 });

@@ -17,7 +17,10 @@ const MAX_QUERIES = 10;
 export function queryPage(root, params) {
   const page = new QueryPage(root, queryStateFrom(params));
   if (page.state.exprs.some((e) => e.trim())) page.run();
-  else page.panels[0].editor.focus();
+  else {
+    page.show(page.state.tab, page.panels.map(() => null));
+    page.panels[0].editor.focus();
+  }
   return page;
 }
 
