@@ -3,7 +3,8 @@
 //!
 //! Routes, as VictoriaMetrics serves its vmui:
 //! - `/`, `/graph` (what Prometheus users type), `/vmui`: `302` to `/vmui/` (the page's
-//!   relative asset links need the trailing slash);
+//!   relative asset links need the trailing slash); a query string moves into the fragment,
+//!   so Prometheus links such as `/graph?g0.expr=up&g0.range_input=1h` open that query;
 //! - `/vmui/`: the page (`index.html`);
 //! - `/vmui/<asset>`: one embedded file, with its content type, a strong `ETag` (a hash of
 //!   its bytes computed at compile time) and `Cache-Control: no-cache`, so browsers
@@ -13,7 +14,7 @@
 //! (`/vmui/#/targets`), so no server route is taken from the API.
 
 use axum::Router;
-use axum::extract::Path;
+use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -102,8 +103,15 @@ pub fn router() -> Router {
         .route("/vmui/{*path}", get(file))
 }
 
-async fn to_vmui() -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, "/vmui/")]).into_response()
+async fn to_vmui(RawQuery(query): RawQuery) -> Response {
+    let location = match query.filter(|q| !q.is_empty()) {
+        // The query comes from the request line, so it is a valid header value; keep the
+        // plain redirect if it is somehow not.
+        Some(q) => HeaderValue::from_str(&format!("/vmui/#/?{q}"))
+            .unwrap_or(HeaderValue::from_static("/vmui/")),
+        None => HeaderValue::from_static("/vmui/"),
+    };
+    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
 async fn index(headers: HeaderMap) -> Response {

@@ -14,6 +14,13 @@ fn root_graph_and_vmui_redirect_to_vmui_slash() {
         assert_eq!(r.status, 302, "{path}");
         assert_eq!(r.header("location"), Some("/vmui/"), "{path}");
     }
+    // Prometheus' links keep their query, in the fragment the UI reads.
+    let r = srv.get("/graph?g0.expr=up&g0.range_input=6h&g0.tab=1");
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some("/vmui/#/?g0.expr=up&g0.range_input=6h&g0.tab=1")
+    );
 }
 
 #[test]

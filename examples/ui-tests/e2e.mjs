@@ -409,6 +409,14 @@ await check('the JSON tab shows the API response', async () => {
   await page.waitForSelector(graph);
 });
 
+await check('a Prometheus /graph link opens its query, range and tab', async () => {
+  await page.goto(`${base}/graph?g0.expr=${encodeURIComponent(QUERY)}&g0.range_input=2h&g0.tab=1`);
+  await page.waitForSelector('.table-view[data-rows="2"]');
+  assert(await page.inputValue('select.range') === '2h', `range ${await page.inputValue('select.range')}`);
+  assert(await page.inputValue('textarea.expr') === QUERY, 'expression');
+  assert(page.url().includes('range=2h') && page.url().includes('tab=table'), `URL not normalised: ${page.url()}`);
+});
+
 await check('Shift+Enter adds a line without running; Ctrl+Up/Down walk the history', async () => {
   await page.goto(`${base}/vmui/#/?g0.expr=&tab=graph`);
   await page.waitForFunction(() => document.querySelectorAll('textarea.expr').length === 1 &&

@@ -109,6 +109,8 @@ test('URL state round-trips', () => {
   assert.equal(readLocation('#/nonsense').page, 'query');
   assert.equal(makeHash('query', { 'g0.expr': 'a b' }), '#/?g0.expr=a+b');
   assert.equal(queryStateFrom(new URLSearchParams('tab=evil')).tab, 'graph');
+  const prom = queryStateFrom(new URLSearchParams('g0.expr=up&g0.range_input=6h&g0.step_input=30s&g0.tab=1'));
+  assert.deepEqual([prom.exprs, prom.range, prom.step, prom.tab], [['up'], '6h', '30s', 'table']);
 });
 
 test('metric and value formatting', () => {

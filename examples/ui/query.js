@@ -102,7 +102,14 @@ class QueryPage {
 
   syncControls() {
     const abs = this.state.from !== undefined;
-    this.rangeSel.value = abs ? 'custom' : (RELATIVE_RANGES.includes(this.state.range) ? this.state.range : '1h');
+    if (!abs && !RELATIVE_RANGES.includes(this.state.range)) {
+      if (parseDuration(this.state.range) === null) this.state.range = '1h';
+      else if (![...this.rangeSel.options].some((o) => o.value === this.state.range)) {
+        // A range from a link (`range=2h`) that the list lacks: offer it as it is.
+        this.rangeSel.add(h('option', { value: this.state.range }, `Last ${this.state.range}`), this.rangeSel.options.length - 1);
+      }
+    }
+    this.rangeSel.value = abs ? 'custom' : this.state.range;
     this.absEl.hidden = !abs;
     if (abs) {
       this.fromIn.value = toLocalInput(this.state.from);

@@ -64,13 +64,17 @@ export function queryStateFrom(params) {
   const from = Number(params.get('from'));
   const to = Number(params.get('to'));
   const absolute = params.has('from') && params.has('to') && to > from;
+  // Prometheus' own link parameters (g0.range_input, g0.step_input, g0.tab: 0 graph,
+  // 1 table) are understood too, for links that arrive through /graph.
+  const promTab = { 0: 'graph', 1: 'table' }[params.get('g0.tab')];
+  const tab = params.get('tab') || promTab;
   return {
     exprs: exprs.length ? exprs : [''],
-    range: params.get('range') || '1h',
+    range: params.get('range') || params.get('g0.range_input') || '1h',
     from: absolute ? from : undefined,
     to: absolute ? to : undefined,
-    step: params.get('step') || 'auto',
-    tab: ['graph', 'table', 'json'].includes(params.get('tab')) ? params.get('tab') : 'graph',
+    step: params.get('step') || params.get('g0.step_input') || 'auto',
+    tab: ['graph', 'table', 'json'].includes(tab) ? tab : 'graph',
     log: params.get('log') === '1',
   };
 }
