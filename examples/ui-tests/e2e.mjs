@@ -307,7 +307,12 @@ await check('metric names are completed while typing', async () => {
   await page.waitForSelector('.completions li >> text=method');
   await page.keyboard.type('method="');
   await page.waitForSelector('.completions li >> text=POST');
-  await page.keyboard.press('Escape');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter'); // accepts the selected value (does not run)
+  await page.keyboard.type('}');
+  const done = await page.inputValue('textarea.expr');
+  assert(done === 'ui_demo_requests_total{method="POST"}', `after accepting a value: ${JSON.stringify(done)}`);
+  assert(await page.locator('.result .graph').count() === 0, 'Enter in the completion list ran the query');
   await page.fill('textarea.expr', '');
 });
 

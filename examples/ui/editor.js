@@ -71,7 +71,7 @@ export function completionContext(text, pos) {
     if (!m) return { kind: 'none', prefix: '', start: pos };
     return {
       kind: 'value', prefix: text.slice(quoteStart + 1, pos), start: quoteStart + 1,
-      metric: top.metric, label: m[1],
+      metric: top.metric, label: m[1], quote,
     };
   }
   const word = /[a-zA-Z_:][a-zA-Z0-9_:]*$/.exec(text.slice(0, pos));
@@ -248,7 +248,11 @@ export class QueryEditor {
     const { start } = this.ctx;
     const pos = this.input.selectionStart;
     let text = c.word;
-    if (c.kind === 'value') text = text.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+    if (c.kind === 'value') {
+      const q = this.ctx.quote;
+      if (q !== '`') text = text.replace(/\\/g, '\\\\').replaceAll(q, `\\${q}`);
+      if (this.value[pos] !== q) text += q;
+    }
     const callable = c.kind === 'function' || c.kind === 'aggregation';
     if (callable && this.value[pos] !== '(') text += '(';
     this.input.setRangeText(text, start, pos, 'end');
