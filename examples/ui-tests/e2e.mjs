@@ -8,7 +8,7 @@
 // configuration at a small HTTP target served by this script (and at a closed port, to have
 // a target that is down), then drives the UI: type a query, see the graph (screenshot in
 // target/ui-artifacts/), hover, zoom, errors, table, JSON, shared URL, targets, rules,
-// cardinality, and a large result (150 series × 1800 points). Builds nothing itself.
+// cardinality, and a large result (300 series × 1800 points). Builds nothing itself.
 //
 // Closing line: "e2e: N passed, N failed, N skipped"; exit status 1 when a check failed.
 // Checks that need endpoints other branches add (-promscrape.config with /api/v1/targets,
@@ -95,7 +95,7 @@ function mulberry32(seed) {
 
 const NOW_MS = Math.floor(Date.now() / 2000) * 2000;
 const HOUR_MS = 3600_000;
-const LOAD_SERIES = 150;
+const LOAD_SERIES = 300;
 const LOAD_STEP_MS = 2000;
 
 /** Exposition-format lines (timestamps in ms), in chunks of at most `per` lines. */
@@ -441,14 +441,26 @@ await check('Shift+Enter adds a line without running; Ctrl+Up/Down walk the hist
   assert(await page.inputValue('textarea.expr') === QUERY, 'history forward');
 });
 
-await check('a large result (150 series × 1800 points) draws without freezing', async () => {
+await check('a large result (300 series × 1800 points) draws without freezing', async () => {
   await page.goto(`${base}/vmui/#/?g0.expr=ui_demo_load&range=1h&step=2s&tab=graph`);
   await page.waitForSelector(`${graph}[data-series="${LOAD_SERIES}"]`, { timeout: 60_000 });
   const points = Number(await page.getAttribute(graph, 'data-points'));
   assert(points >= LOAD_SERIES * 1700, `only ${points} points`);
-  // Redraw timing (resize) and hover latency measured in the page.
+  // Measured in the page: a full redraw of all series (legend click: isolate one series, then
+  // show all again) until the frame after it is painted, and the hover handler's latency.
   const m = await page.evaluate(async () => {
     const g = document.querySelector('.graph');
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const redraws = [];
+    for (let k = 0; k < 5; k++) {
+      g.querySelector('.legend .item').click();
+      await frame();
+      const t = performance.now();
+      g.querySelector('.legend .item').click();
+      const js = Number(g.dataset.drawMs);
+      await frame();
+      redraws.push({ js, painted: performance.now() - t });
+    }
     const ov = g.querySelector('canvas.overlay');
     const r = ov.getBoundingClientRect();
     const t0 = performance.now();
@@ -456,12 +468,20 @@ await check('a large result (150 series × 1800 points) draws without freezing',
       ov.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + 70 + i * ((r.width - 90) / 50), clientY: r.top + 150, bubbles: true }));
     }
     const hover = (performance.now() - t0) / 50;
-    return { draw: Number(g.dataset.drawMs), hover };
+    const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+    return {
+      first: Number(g.dataset.state === 'drawn' && g.dataset.drawMs),
+      js: median(redraws.map((x) => x.js)),
+      painted: median(redraws.map((x) => x.painted)),
+      hover,
+      series: Number(g.dataset.series),
+    };
   });
-  assert(m.draw < 1500, `drawing took ${m.draw} ms`);
+  assert(m.series === LOAD_SERIES, `after the legend clicks ${m.series} series are drawn`);
+  assert(m.painted < 1500, `a redraw took ${m.painted.toFixed(0)} ms to paint`);
   assert(m.hover < 50, `one hover took ${m.hover.toFixed(1)} ms`);
   await shot('query-large');
-  return `${points} points: draw ${m.draw.toFixed(1)} ms, hover ${m.hover.toFixed(2)} ms`;
+  return `${points} points: redraw ${m.js.toFixed(0)} ms script, ${m.painted.toFixed(0)} ms to paint (median of 5); hover ${m.hover.toFixed(2)} ms`;
 });
 
 await check('Targets page shows the scraped targets and filters by state', async () => {

@@ -60,7 +60,6 @@ export class Graph {
     this.legend = h('div.legend');
     this.el = h('div.graph', this.plot, this.legend);
     this.dragFrom = null;
-    window.addEventListener('mouseup', (e) => this.up(e));
     new ResizeObserver(() => this.draw()).observe(this.plot);
   }
 
@@ -184,13 +183,15 @@ export class Graph {
     const hi = this.end + (this.step || 0);
     ctx.strokeStyle = s.color;
     ctx.fillStyle = s.color;
-    ctx.lineWidth = 1.25;
+    ctx.lineWidth = 1;
+    ctx.lineJoin = 'bevel';
     ctx.beginPath();
     let col = NaN;
     let first = 0;
     let last = 0;
     let min = 0;
     let max = 0;
+    let inCol = 0; // points in the current column
     let penDown = false;
     let run = 0; // points in the current unbroken segment
     let prevT = -Infinity;
@@ -201,11 +202,12 @@ export class Graph {
       const px = col + 0.5;
       if (penDown) ctx.lineTo(px, this.y(first));
       else ctx.moveTo(px, this.y(first));
-      if (min !== max) {
+      // Two points are their own min and max; only busier columns need the extremes.
+      if (inCol > 2 && min !== max) {
         ctx.lineTo(px, this.y(min));
         ctx.lineTo(px, this.y(max));
       }
-      ctx.lineTo(px, this.y(last));
+      if (inCol > 1) ctx.lineTo(px, this.y(last));
       penDown = true;
       col = NaN;
     };
@@ -235,7 +237,9 @@ export class Graph {
         flush();
         col = c;
         first = min = max = last = v;
+        inCol = 1;
       } else {
+        inCol++;
         if (v < min) min = v;
         if (v > max) max = v;
         last = v;
@@ -285,6 +289,8 @@ export class Graph {
     if (e.button !== 0 || px < PAD.left || px > PAD.left + this.w) return;
     e.preventDefault();
     this.dragFrom = px;
+    // On the window, so that a drag released outside the plot still ends.
+    window.addEventListener('mouseup', (ev) => this.up(ev), { once: true });
   }
 
   up(e) {
