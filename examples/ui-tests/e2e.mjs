@@ -480,6 +480,11 @@ await check('a large result (300 series × 1800 points) draws without freezing',
   assert(m.series === LOAD_SERIES, `after the legend clicks ${m.series} series are drawn`);
   assert(m.painted < 1500, `a redraw took ${m.painted.toFixed(0)} ms to paint`);
   assert(m.hover < 50, `one hover took ${m.hover.toFixed(1)} ms`);
+  await page.fill('input.legend-filter', 'shard="42"');
+  await page.waitForSelector(`${graph}[data-series="1"]`);
+  assert(await page.textContent('.legend-head .count') === `1 of ${LOAD_SERIES} series`, 'legend count');
+  await page.fill('input.legend-filter', '');
+  await page.waitForSelector(`${graph}[data-series="${LOAD_SERIES}"]`);
   await shot('query-large');
   return `${points} points: redraw ${m.js.toFixed(0)} ms script, ${m.painted.toFixed(0)} ms to paint (median of 5); hover ${m.hover.toFixed(2)} ms`;
 });

@@ -58,7 +58,13 @@ export class Graph {
     this.tooltip = h('div.tooltip', { hidden: true });
     this.plot = h('div.plot', this.canvas, this.overlay, this.tooltip);
     this.legend = h('div.legend');
-    this.el = h('div.graph', this.plot, this.legend);
+    this.count = h('span.count');
+    this.filter = h('input.legend-filter', {
+      type: 'search', placeholder: 'Show series matching…', 'aria-label': 'Filter series',
+      oninput: () => this.applyFilter(),
+    });
+    this.legendHead = h('div.legend-head', this.count, this.filter);
+    this.el = h('div.graph', this.plot, this.legendHead, this.legend);
     this.dragFrom = null;
     new ResizeObserver(() => this.draw()).observe(this.plot);
   }
@@ -69,6 +75,17 @@ export class Graph {
     series.forEach((s, i) => { s.color = PALETTE[i % PALETTE.length]; });
     Object.assign(this, { start, end, step, log });
     this.hidden = new Set();
+    this.filter.value = '';
+    this.legendHead.hidden = series.length < 2;
+    this.renderLegend();
+    this.draw();
+  }
+
+  /** Hides the series whose labels do not contain the filter text (case-insensitive). */
+  applyFilter() {
+    const f = this.filter.value.trim().toLowerCase();
+    this.hidden = new Set(this.series.map((s, i) => (f && !s.label.toLowerCase().includes(f) ? i : -1))
+      .filter((i) => i >= 0));
     this.renderLegend();
     this.draw();
   }
@@ -258,6 +275,9 @@ export class Graph {
       onclick: (e) => this.toggle(i, e.ctrlKey || e.metaKey || e.shiftKey),
     }, h('span.swatch', { style: `background:${s.color}` }), h('span.name', s.label)));
     setChildren(this.legend, items);
+    const shown = this.series.length - this.hidden.size;
+    this.count.textContent = shown === this.series.length
+      ? `${this.series.length} series` : `${shown} of ${this.series.length} series`;
   }
 
   toggle(i, single) {
