@@ -200,6 +200,20 @@ mod tests {
     }
 
     #[test]
+    fn every_file_of_the_ui_folder_is_embedded() {
+        // A file added to examples/ui/ but not to ASSETS would be a 404 in the browser.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = ASSETS.iter().map(|a| a.name.to_owned()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+    }
+
+    #[test]
     fn every_module_import_names_an_embedded_file() {
         // A module the browser cannot load breaks the whole page: pin the import graph.
         for a in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
