@@ -544,8 +544,12 @@ await check('Cardinality page lists the top metric names', async () => {
 async function fixturePage(routes) {
   const p = await context.newPage();
   p.on('pageerror', (e) => pageErrors.push(e.message));
+  p.requested = [];
   for (const [path, body] of Object.entries(routes)) {
-    await p.route(`${base}${path}*`, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }));
+    await p.route(`${base}${path}*`, (r) => {
+      p.requested.push(r.request().url());
+      return r.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+    });
   }
   return p;
 }
@@ -592,6 +596,12 @@ await check('Cardinality page renders /api/v1/status/tsdb (VictoriaMetrics shape
   assert((await top.textContent()).includes('http_requests_total'), 'top metric');
   assert((await top.textContent()).includes('40.17%'), `share of series: ${await top.textContent()}`);
   assert(await p.locator('.top[data-table="Series by label=value pair"] a[href*="g0.expr"]').count() === 2, 'pairs link to queries');
+  await p.fill('.cardinality-page input.match', '{job="api"}');
+  await p.press('.cardinality-page input.match', 'Enter');
+  await until('a status request with match[]', async () =>
+    p.requested.some((u) => new URL(u).searchParams.get('match[]') === '{job="api"}'), 5000);
+  assert(p.url().includes('match='), `selector not in URL: ${p.url()}`);
+  await p.waitForSelector('.card:has-text("15,234")');
   await p.click('.top[data-table="Series by metric name"] a >> text="up"');
   await p.waitForSelector('.table-view');
   assert(await p.inputValue('textarea.expr') === 'up', 'metric link opens the query');

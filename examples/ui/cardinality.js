@@ -11,14 +11,23 @@ const TOP_N = [10, 20, 50, 100];
 /** Renders the cardinality page for `params` (`topN`) into `root`. */
 export async function cardinalityPage(root, params) {
   const topN = TOP_N.includes(Number(params.get('topN'))) ? Number(params.get('topN')) : 10;
+  const match = params.get('match') || '';
   const body = h('div.cardinality-body', notice('info', 'Loading…'));
-  const sel = h('select.topn', { 'aria-label': 'Top N', onchange: () => {
-    replaceHash('cardinality', { topN: sel.value });
-    cardinalityPage(root, new URLSearchParams({ topN: sel.value }));
-  } }, TOP_N.map((n) => h('option', { value: n, selected: n === topN }, `Top ${n}`)));
-  setChildren(root, h('section.cardinality-page', h('div.page-head', h('h2', 'Cardinality'), sel), body));
+  const reload = () => {
+    const p = { topN: sel.value };
+    if (matchIn.value.trim()) p.match = matchIn.value.trim();
+    replaceHash('cardinality', p);
+    cardinalityPage(root, new URLSearchParams(p));
+  };
+  const sel = h('select.topn', { 'aria-label': 'Top N', onchange: reload },
+    TOP_N.map((n) => h('option', { value: n, selected: n === topN }, `Top ${n}`)));
+  const matchIn = h('input.match', {
+    type: 'search', value: match, placeholder: 'Series selector, e.g. {job="api"} (Enter)',
+    'aria-label': 'Series selector', onkeydown: (e) => { if (e.key === 'Enter') reload(); },
+  });
+  setChildren(root, h('section.cardinality-page', h('div.page-head', h('h2', 'Cardinality'), sel, matchIn), body));
   try {
-    const resp = await getOptionalJSON('/api/v1/status/tsdb', { topN });
+    const resp = await getOptionalJSON('/api/v1/status/tsdb', { topN, 'match[]': match || undefined });
     if (resp === null) {
       setChildren(body, notice('info', 'This server has no cardinality statistics (', h('code', '/api/v1/status/tsdb'), ' is absent).'));
       return;
