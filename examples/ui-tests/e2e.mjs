@@ -15,19 +15,18 @@
 // /api/v1/status/tsdb) are SKIPPED with a "PENDING" line while the binary lacks them;
 // set GNOMON_UI_REQUIRE_ALL=1 to make them fail instead.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import * as fixtures from './fixtures.mjs';
+import { check, assert, until, summary, Pending } from './runner.mjs';
+import { LOAD_SERIES, demoData, importLines, seriesCount } from './data.mjs';
+import { tmp, servers, startTarget, closedPort, supportsFlag, startGnomon } from './processes.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ARTIFACTS = resolve(HERE, '../../target/ui-artifacts');
 const CHROMIUM = '/usr/bin/chromium';
-const REQUIRE_ALL = process.env.GNOMON_UI_REQUIRE_ALL === '1';
 
 // ---------- arguments and prerequisites ----------
 
@@ -44,184 +43,12 @@ function die(msg) {
   process.exit(2);
 }
 
-// ---------- a tiny check runner ----------
-
-const results = { passed: 0, failed: 0, skipped: 0 };
-const failures = [];
-
-async function check(name, fn) {
-  const began = Date.now();
-  try {
-    const note = await fn();
-    results.passed++;
-    console.log(`ok   ${name} (${Date.now() - began} ms)${note ? ` — ${note}` : ''}`);
-  } catch (e) {
-    if (e instanceof Pending) {
-      if (REQUIRE_ALL) {
-        results.failed++;
-        failures.push(name);
-        console.log(`FAIL ${name}: ${e.message} (GNOMON_UI_REQUIRE_ALL=1)`);
-      } else {
-        results.skipped++;
-        console.log(`PENDING ${name}: ${e.message}`);
-      }
-      return;
-    }
-    results.failed++;
-    failures.push(name);
-    console.log(`FAIL ${name}: ${e.stack || e}`);
-  }
-}
-
-/** A check that cannot run on this binary yet (an endpoint another branch adds). */
-class Pending extends Error {}
-
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-// ---------- seeded data ----------
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const NOW_MS = Math.floor(Date.now() / 2000) * 2000;
-const HOUR_MS = 3600_000;
-const LOAD_SERIES = 300;
-const LOAD_STEP_MS = 2000;
-
-/** Exposition-format lines (timestamps in ms), in chunks of at most `per` lines. */
-function demoData() {
-  const rnd = mulberry32(20240601);
-  const lines = [];
-  for (const instance of ['host-1', 'host-2', 'host-3']) {
-    for (const method of ['GET', 'POST']) {
-      let v = Math.floor(rnd() * 1000);
-      const rate = method === 'GET' ? 5 + rnd() * 10 : 1 + rnd() * 3;
-      for (let t = NOW_MS - HOUR_MS; t <= NOW_MS; t += 15_000) {
-        v += Math.round(rate * 15 * (0.6 + 0.8 * rnd()));
-        lines.push(`ui_demo_requests_total{job="demo",instance="${instance}",method="${method}"} ${v} ${t}`);
-      }
-    }
-  }
-  for (const [room, base] of [['kitchen', 21], ['lab', 19], ['attic', 26]]) {
-    for (let t = NOW_MS - HOUR_MS; t <= NOW_MS; t += 15_000) {
-      const v = base + 3 * Math.sin((t / HOUR_MS) * 2 * Math.PI) + rnd();
-      lines.push(`ui_demo_temperature_celsius{room="${room}"} ${v.toFixed(3)} ${t}`);
-    }
-  }
-  const load = [];
-  for (let s = 0; s < LOAD_SERIES; s++) {
-    let v = 50 + 40 * rnd();
-    for (let t = NOW_MS - HOUR_MS; t <= NOW_MS; t += LOAD_STEP_MS) {
-      v = Math.max(0, v + (rnd() - 0.5) * 4);
-      load.push(`ui_demo_load{shard="${s}"} ${v.toFixed(2)} ${t}`);
-    }
-  }
-  return { demo: lines, load };
-}
-
-// ---------- processes ----------
-
-const tmp = mkdtempSync(join(tmpdir(), 'gnomon-ui-e2e-'));
-const children = [];
-const servers = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  rmSync(tmp, { recursive: true, force: true });
-});
-process.on('SIGINT', () => process.exit(130));
-process.on('SIGTERM', () => process.exit(143));
-
-/** An HTTP server on 127.0.0.1:0 answering /metrics like an exporter; resolves to its port. */
-function startTarget() {
-  const srv = createServer((req, res) => {
-    res.writeHead(req.url === '/metrics' ? 200 : 404, { 'Content-Type': 'text/plain; version=0.0.4' });
-    res.end(req.url === '/metrics' ? '# TYPE ui_target_up gauge\nui_target_up 1\n' : 'not found\n');
-  });
-  servers.push(srv);
-  return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(srv.address().port)));
-}
-
-/** A port nothing listens on (bound, then closed). */
-function closedPort() {
-  const srv = createServer();
-  return new Promise((ok) => srv.listen(0, '127.0.0.1', () => {
-    const { port } = srv.address();
-    srv.close(() => ok(port));
-  }));
-}
-
-function supportsFlag(flag) {
-  const r = spawnSync(binary, ['-help'], { encoding: 'utf8', timeout: 30_000 });
-  return `${r.stdout}${r.stderr}`.includes(`-${flag}`);
-}
-
-/** Starts gnomon and resolves to `http://127.0.0.1:PORT` once it logs its address. */
-function startGnomon(extra) {
-  const child = spawn(binary, [`-storageDataPath=${join(tmp, 'data')}`, '-httpListenAddr=127.0.0.1:0', ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let log = '';
-  return new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`gnomon did not start in 60 s; log:\n${log}`)), 60_000);
-    const onData = (buf) => {
-      log += buf;
-      const m = /listening on (http:\/\/[0-9.:]+)/.exec(log);
-      if (m) {
-        clearTimeout(timer);
-        ok({ base: m[1], log: () => log });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => fail(new Error(`gnomon exited with ${code}; log:\n${log}`)));
-  });
-}
-
-async function until(what, fn, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-}
-
-async function importLines(base, lines) {
-  for (let i = 0; i < lines.length; i += 40_000) {
-    const body = `${lines.slice(i, i + 40_000).join('\n')}\n`;
-    const r = await fetch(`${base}/api/v1/import/prometheus`, { method: 'POST', body });
-    assert(r.status === 204 || r.status === 200, `import answered ${r.status}: ${await r.text()}`);
-  }
-}
-
-async function seriesCount(base, selector) {
-  const r = await fetch(`${base}/api/v1/series?match[]=${encodeURIComponent(selector)}`);
-  const body = await r.json();
-  return body.data ? body.data.length : 0;
-}
-
 // ---------- the run ----------
 
 mkdirSync(ARTIFACTS, { recursive: true });
 if (docsDir) mkdirSync(docsDir, { recursive: true });
 
-const scrapes = supportsFlag('promscrape.config');
+const scrapes = supportsFlag(binary, 'promscrape.config');
 const upPort = await startTarget();
 const downPort = await closedPort();
 const extra = [];
@@ -241,7 +68,7 @@ if (scrapes) {
   ].join('\n'));
   extra.push(`-promscrape.config=${cfg}`);
 }
-const { base, log } = await startGnomon(extra);
+const { base, log } = await startGnomon(binary, extra);
 console.log(`gnomon at ${base}${scrapes ? ' (scraping)' : ' (no -promscrape.config in this binary)'}`);
 
 const data = demoData();
@@ -619,6 +446,6 @@ await check('the page raised no script errors', async () => {
 
 await context.close();
 for (const s of servers) s.close();
-if (results.failed) console.log(`gnomon log:\n${log()}`);
-console.log(`e2e: ${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`);
-process.exit(results.failed ? 1 : 0);
+const status = summary();
+if (status) console.log(`gnomon log:\n${log()}`);
+process.exit(status);
