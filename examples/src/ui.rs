@@ -67,6 +67,7 @@ static ASSETS: &[Asset] = &[
     asset!("promql_words.js", JS),
     asset!("graph.js", JS),
     asset!("graph_axes.js", JS),
+    asset!("graph_draw.js", JS),
     asset!("table.js", JS),
     asset!("json.js", JS),
     asset!("targets.js", JS),

@@ -130,3 +130,47 @@ test('a parse error position gets a caret under the query', async () => {
   assert.equal(withCaret('up', 'no position here'), 'no position here');
   assert.equal(withCaret('up', '9:1: line out of range'), '9:1: line out of range');
 });
+
+/** A canvas context that records path commands. */
+function recorder() {
+  const calls = [];
+  const rec = (name) => (...a) => calls.push([name, ...a]);
+  return {
+    calls,
+    beginPath: rec('begin'), moveTo: rec('move'), lineTo: rec('line'), stroke: rec('stroke'),
+    fillRect: rec('dot'),
+  };
+}
+
+test('drawing reduces each pixel column to at most four commands', async () => {
+  const { drawSeries } = await import('../ui/graph_draw.js');
+  // 1000 points over 10 pixels: 100 per column.
+  const n = 1000;
+  const ts = Float64Array.from({ length: n }, (_, i) => i);
+  const vs = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
+  const view = { start: 0, end: 1000, step: 1, log: false, x: (t) => t / 100, y: (v) => -v };
+  const ctx = recorder();
+  assert.equal(drawSeries(ctx, { ts, vs, color: 'red' }, view), n);
+  const lines = ctx.calls.filter(([c]) => c === 'move' || c === 'line');
+  assert.ok(lines.length <= 10 * 4, `${lines.length} path commands`);
+  assert.equal(ctx.calls.filter(([c]) => c === 'move').length, 1);
+  // The extremes of a column are drawn: min and max of sin over 100 samples are near ±1.
+  const ys = lines.map((l) => -l[2]);
+  assert.ok(Math.max(...ys) > 0.99 && Math.min(...ys) < -0.99);
+});
+
+test('drawing breaks lines at gaps and NaN, and dots lone points', async () => {
+  const { drawSeries } = await import('../ui/graph_draw.js');
+  // Points at 0,10,20 | NaN at 30 | 40 alone (gap to 60) | 60,70.
+  const ts = Float64Array.from([0, 10, 20, 30, 40, 60, 70]);
+  const vs = Float64Array.from([1, 2, 3, NaN, 4, 5, 6]);
+  const view = { start: 0, end: 70, step: 10, log: false, x: (t) => t, y: (v) => v };
+  const ctx = recorder();
+  assert.equal(drawSeries(ctx, { ts, vs, color: 'red' }, view), 6);
+  assert.deepEqual(ctx.calls.filter(([c]) => c === 'move').map((c) => c[1]), [0.5, 40.5, 60.5]);
+  assert.deepEqual(ctx.calls.filter(([c]) => c === 'dot'), [['dot', 39, 2.5, 3, 3]]);
+  // A log scale drops values <= 0.
+  const logCtx = recorder();
+  const logView = { ...view, log: true, y: (v) => Math.log10(v) };
+  assert.equal(drawSeries(logCtx, { ts: Float64Array.from([0, 10]), vs: Float64Array.from([0, 10]), color: 'red' }, logView), 1);
+});

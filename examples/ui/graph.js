@@ -6,6 +6,7 @@
 import { h, setChildren, formatMetric, formatValue, parseSampleValue } from './dom.js';
 import { formatTime } from './time.js';
 import { linearTicks, logTicks, valueLabel, timeTicks, timeLabel } from './graph_axes.js';
+import { drawSeries } from './graph_draw.js';
 
 const HEIGHT = 360;
 const PAD = { left: 64, right: 16, top: 10, bottom: 26 };
@@ -155,7 +156,7 @@ export class Graph {
     ctx.rect(PAD.left, PAD.top, this.w, this.hgt);
     ctx.clip();
     let points = 0;
-    for (const s of this.visible()) points += this.drawSeries(ctx, s);
+    for (const s of this.visible()) points += drawSeries(ctx, s, this);
     ctx.restore();
     this.el.dataset.series = String(this.visible().length);
     this.el.dataset.points = String(points);
@@ -191,81 +192,6 @@ export class Graph {
     }
     ctx.strokeStyle = '#9aa0a6';
     ctx.strokeRect(PAD.left + 0.5, PAD.top + 0.5, this.w, this.hgt);
-  }
-
-  /** Draws one series reduced per pixel column; returns the number of points used. */
-  drawSeries(ctx, s) {
-    const gap = (this.step || 0) * 1.5 || Infinity;
-    const lo = this.start - (this.step || 0);
-    const hi = this.end + (this.step || 0);
-    ctx.strokeStyle = s.color;
-    ctx.fillStyle = s.color;
-    ctx.lineWidth = 1;
-    ctx.lineJoin = 'bevel';
-    ctx.beginPath();
-    let col = NaN;
-    let first = 0;
-    let last = 0;
-    let min = 0;
-    let max = 0;
-    let inCol = 0; // points in the current column
-    let penDown = false;
-    let run = 0; // points in the current unbroken segment
-    let prevT = -Infinity;
-    let used = 0;
-    const dots = []; // lone points: no neighbour to draw a line to
-    const flush = () => {
-      if (Number.isNaN(col)) return;
-      const px = col + 0.5;
-      if (penDown) ctx.lineTo(px, this.y(first));
-      else ctx.moveTo(px, this.y(first));
-      // Two points are their own min and max; only busier columns need the extremes.
-      if (inCol > 2 && min !== max) {
-        ctx.lineTo(px, this.y(min));
-        ctx.lineTo(px, this.y(max));
-      }
-      if (inCol > 1) ctx.lineTo(px, this.y(last));
-      penDown = true;
-      col = NaN;
-    };
-    const breakLine = () => {
-      const lone = run === 1 && !Number.isNaN(col);
-      const px = col + 0.5;
-      const py = lone ? this.y(first) : 0;
-      flush();
-      if (lone) dots.push(px, py);
-      penDown = false;
-      run = 0;
-    };
-    for (let i = 0; i < s.ts.length; i++) {
-      const t = s.ts[i];
-      if (t < lo || t > hi) continue;
-      const v = s.vs[i];
-      if (!Number.isFinite(v) || (this.log && v <= 0)) {
-        breakLine();
-        continue;
-      }
-      if (t - prevT > gap) breakLine();
-      prevT = t;
-      used++;
-      run++;
-      const c = Math.floor(this.x(t));
-      if (c !== col) {
-        flush();
-        col = c;
-        first = min = max = last = v;
-        inCol = 1;
-      } else {
-        inCol++;
-        if (v < min) min = v;
-        if (v > max) max = v;
-        last = v;
-      }
-    }
-    breakLine();
-    ctx.stroke();
-    for (let i = 0; i < dots.length; i += 2) ctx.fillRect(dots[i] - 1.5, dots[i + 1] - 1.5, 3, 3);
-    return used;
   }
 
   renderLegend() {
