@@ -29,7 +29,6 @@ class QueryPage {
     this.root = root;
     this.state = state;
     this.controller = null;
-    this.results = [];
     this.graph = new Graph({
       onZoom: (from, to) => {
         Object.assign(this.state, { from, to });
