@@ -26,7 +26,7 @@ pub trait TsdbStatusSource: Send + Sync {
     /// When the store cannot be read.
     fn tsdb_status(&self, req: &StatusRequest) -> gnomon_tsdb_core::Result<TsdbStatus>;
 
-    /// `(oldest, newest)` sample timestamps in ms, `None` when empty.
+    /// `(oldest, newest)` sample timestamps in ms, `None` when unknown or empty.
     fn time_bounds(&self) -> Option<(i64, i64)>;
 
     /// Blocks of samples held (Prometheus' `chunkCount`).
@@ -38,9 +38,12 @@ impl TsdbStatusSource for Storage {
         Storage::tsdb_status(self, req)
     }
 
+    /// The bounds of the flushed parts ([`gnomon_tsdb_core::storage::Stats`] reports 0
+    /// and 0 when nothing is flushed yet).
     fn time_bounds(&self) -> Option<(i64, i64)> {
         let s = self.stats();
-        (s.min_timestamp <= s.max_timestamp).then_some((s.min_timestamp, s.max_timestamp))
+        let empty = s.min_timestamp == 0 && s.max_timestamp == 0;
+        (!empty && s.min_timestamp <= s.max_timestamp).then_some((s.min_timestamp, s.max_timestamp))
     }
 
     fn chunk_count(&self) -> u64 {
