@@ -1,6 +1,7 @@
 //! PromQL compliance against a real Prometheus (Debian `prometheus` 2.42): the 539 queries
 //! of shared/conformance/compliance/expanded-queries.jsonl run as range queries (10 min
-//! window, 10 s step, as the upstream tester) and as instant queries (at two times) against a Prometheus
+//! window, 10 s step, as the upstream tester; then again off that grid: start and end
+//! 3 s later, step 7 s) and as instant queries (at two times) against a Prometheus
 //! backfilled with seeded demo-like data (`promtool tsdb create-blocks-from openmetrics`)
 //! and against `gnomon` holding the same samples (read back from Prometheus and imported
 //! through `/api/v1/import`, so both hold bit-identical data).
@@ -384,6 +385,11 @@ fn run_counting(
                         vec![format!(
                             "/api/v1/query_range?query={q}&start={START_S}&end={END_S}&step={STEP_S}"
                         )]
+                    } else if mode == "range-offgrid" {
+                        let (start, end) = (START_S + 3, END_S + 3);
+                        vec![format!(
+                            "/api/v1/query_range?query={q}&start={start}&end={end}&step=7"
+                        )]
                     } else {
                         INSTANT_TIMES
                             .iter()
@@ -440,7 +446,7 @@ fn promql_compliance_against_prometheus() {
     let by_id: HashMap<usize, &Case> = cases.iter().map(|c| (c.id, c)).collect();
     let mut report = String::new();
     let mut over_budget = Vec::new();
-    for mode in ["range", "instant"] {
+    for mode in ["range", "instant", "range-offgrid"] {
         let (failures, with_data) = run_counting(mode, &cases, &prom.addr, &srv.addr);
         let unexpected: Vec<&(usize, String)> = failures
             .iter()
