@@ -38,6 +38,9 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
         ))
         .merge(gnomon_scrape::http::export_router(querier.clone()))
         .merge(gnomon_promql::http::router(querier))
+        .merge(gnomon_promql::http::status_router(Arc::new(
+            storage.clone(),
+        )))
         .merge(admin::router(storage))
         .merge(ui::router())
         .route(

@@ -24,6 +24,7 @@ mod params;
 mod parse_ast;
 mod query;
 mod series;
+mod status;
 #[cfg(test)]
 mod tests;
 
@@ -37,16 +38,21 @@ pub use error::{ApiError, json_response};
 pub use json::{write_json_string, write_labels_object, write_list};
 pub use params::{Params, parse_time};
 pub use parse_ast::ast_json;
+pub use status::{SharedStatus, TsdbStatusSource};
 
 /// The shared state of the read handlers.
 pub type SharedQuerier = Arc<dyn Querier>;
 
 /// A router serving `/api/v1/series`, `/api/v1/labels` and
 /// `/api/v1/label/{name}/values` from `querier`, and `/api/v1/format_query` and
-/// `/api/v1/parse_query` (the canonical text and the syntax tree of `query`), and the
-/// PromQL evaluation endpoints `/api/v1/query` and `/api/v1/query_range`.
+/// `/api/v1/parse_query` (the canonical text and the syntax tree of `query`), the
+/// PromQL evaluation endpoints `/api/v1/query` and `/api/v1/query_range`, and the
+/// store-independent status endpoints (`/api/v1/status/{buildinfo,config,flags,
+/// runtimeinfo}`, `/api/v1/metadata`, `/api/v1/query_exemplars`). Every route is also
+/// served under `/prometheus` (`/prometheus/api/v1/query`, ...), as VictoriaMetrics does.
 pub fn router(querier: SharedQuerier) -> Router {
-    Router::new()
+    status::mark_start();
+    let routes = Router::new()
         .route("/api/v1/series", get(series::handle).post(series::handle))
         .route("/api/v1/labels", get(labels::names).post(labels::names))
         .route(
@@ -63,7 +69,38 @@ pub fn router(querier: SharedQuerier) -> Router {
         )
         .route("/api/v1/query", get(query::instant).post(query::instant))
         .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/status/buildinfo",
+            get(status::buildinfo).post(status::buildinfo),
+        )
+        .route("/api/v1/status/config", get(status::config))
+        .route("/api/v1/status/flags", get(status::flags))
+        .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))
+        .route(
+            "/api/v1/metadata",
+            get(status::metadata).post(status::metadata),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(status::exemplars).post(status::exemplars),
+        );
+    Router::new()
+        .merge(routes.clone())
+        .nest("/prometheus", routes)
         .with_state(querier)
+}
+
+/// A router serving `/api/v1/status/tsdb` (and `/prometheus/api/v1/status/tsdb`): the
+/// cardinality of the store, in VictoriaMetrics' shape (`totalSeries`,
+/// `seriesCountByMetricName`, ...) and Prometheus' (`headStats`, ...), with the arguments
+/// `topN` (or `limit`), `date` (`YYYY-MM-DD`; today by default, `1970-01-01` for all
+/// time), `match[]` and `focusLabel`.
+pub fn status_router(source: SharedStatus) -> Router {
+    let routes = Router::new().route("/api/v1/status/tsdb", get(status::tsdb).post(status::tsdb));
+    Router::new()
+        .merge(routes.clone())
+        .nest("/prometheus", routes)
+        .with_state(source)
 }
 
 /// Runs blocking store work off the async threads.

@@ -18,6 +18,7 @@ mod samples;
 mod select;
 mod snapshot;
 mod stats;
+pub mod status;
 mod tombstones;
 
 use std::collections::BTreeMap;
