@@ -1,0 +1,116 @@
+//! MetricsQL functions with VictoriaMetrics' semantics.
+//!
+//! | module | what |
+//! |---|---|
+//! | `window` | VM's rollup windows: previous sample, scrape-interval estimate, implicit windows |
+//! | `rollups` | single-valued rollups (`integrate`, `lag`, `count_gt_over_time`, …) |
+//! | `multi` | rollups with several outputs per series (`rollup`, `rollup_candlestick`, `quantiles_over_time`, `histogram_over_time`, …) |
+//! | `vmrange` | VM's log-scale histogram buckets |
+//! | `labels` | `label_set`, `label_del`, `label_copy`, `label_match`, … |
+//! | `series` | per-series transforms over the steps (`range_*`, `running_*`, `interpolate`, …) |
+//! | `transforms` | the other transforms (`union`, `bitmap_*`, `histogram_share`, …) |
+//! | `aggregates` | `median`, `mode`, `share`, `outliersk`, `topk_*`, `quantiles`, … |
+//! | `ops` | the `default`, `if` and `ifnot` operators and the `limit N` clause |
+//!
+//! VM's rollups differ from Prometheus': no extrapolation, the sample before the window
+//! counts, and a window left out is the step (widened to the scrape interval for
+//! `rate`-like functions). PromQL's own functions keep Prometheus' semantics.
+
+pub(crate) mod aggregates;
+pub(crate) mod labels;
+pub(crate) mod multi;
+pub(crate) mod ops;
+pub(crate) mod rollups;
+pub(crate) mod series;
+pub(crate) mod transforms;
+pub(crate) mod vmrange;
+pub(crate) mod window;
+
+use rayon::prelude::*;
+
+use super::error::EvalResult;
+use super::eval::{Ev, Grid, StepSeries, Val};
+use crate::parser::ast::{Call, Expr};
+use rollups::{VmRollup, remove_counter_resets};
+use window::{VmInput, slide, some};
+
+/// Below this many samples + steps a rollup runs on the calling thread (as in
+/// `rollup.rs`: rayon's hand-off costs about what 10k sample visits take).
+const PARALLEL_MIN_WORK: usize = 10_000;
+
+impl Ev<'_> {
+    /// The scalar arguments of a rollup call (every argument but the range vector and
+    /// string literals), one column per argument.
+    pub(crate) fn rollup_params(&self, c: &Call, g: &Grid) -> EvalResult<Vec<Vec<f64>>> {
+        let mi = rollup_index(c);
+        let mut params = Vec::new();
+        for (i, a) in c.args.iter().enumerate() {
+            if i != mi && !matches!(a, Expr::String(_)) {
+                params.push(self.eval_scalar(a, g)?);
+            }
+        }
+        Ok(params)
+    }
+
+    /// The range-vector argument fetched VM-style.
+    pub(crate) fn rollup_input(&self, c: &Call, g: &Grid, stale: bool) -> EvalResult<VmInput> {
+        match c.args.get(rollup_index(c)) {
+            Some(a) => self.vm_input(a, g, stale),
+            None => Ok(VmInput {
+                series: Vec::new(),
+                eff: Vec::new(),
+                window: 0,
+                step: g.step,
+            }),
+        }
+    }
+
+    /// Evaluates a single-valued VM rollup.
+    pub(crate) fn vm_rollup(&self, c: &Call, r: VmRollup, g: &Grid) -> EvalResult<Val> {
+        let params = self.rollup_params(c, g)?;
+        let inp = self.rollup_input(c, g, r.stale)?;
+        let keep = r.keep_name || c.keep_metric_names;
+        let one = |s: &window::VmSeries| {
+            let mut vals = vec![None; g.n];
+            let mut run = |samples: &[gnomon_tsdb_core::model::Sample]| {
+                slide(samples, &inp, r.adjust, &params, |k, w| {
+                    vals[k] = some((r.f)(w));
+                })
+            };
+            if r.resets {
+                run(&without_resets(&s.samples));
+            } else {
+                run(&s.samples);
+            }
+            StepSeries {
+                labels: s.labels.clone(),
+                vals,
+                drop_name: !keep,
+            }
+        };
+        let work: usize = inp.series.iter().map(|s| s.samples.len() + g.n).sum();
+        let out: Vec<StepSeries> = if work >= PARALLEL_MIN_WORK {
+            inp.series.par_iter().map(one).collect()
+        } else {
+            inp.series.iter().map(one).collect()
+        };
+        Ok(window::vector(out))
+    }
+}
+
+/// The samples with VM's counter-reset correction applied.
+pub(crate) fn without_resets(
+    s: &[gnomon_tsdb_core::model::Sample],
+) -> Vec<gnomon_tsdb_core::model::Sample> {
+    let mut v: Vec<f64> = s.iter().map(|x| x.v).collect();
+    remove_counter_resets(&mut v);
+    s.iter()
+        .zip(v)
+        .map(|(x, v)| gnomon_tsdb_core::model::Sample::new(x.t, v))
+        .collect()
+}
+
+/// Index of the range-vector argument (or of the selector standing for it).
+pub(crate) fn rollup_index(c: &Call) -> usize {
+    c.func.rollup_arg().unwrap_or(0)
+}
