@@ -56,7 +56,7 @@ type Fold = fn(&mut Vec<f64>, f64) -> f64;
 fn fold_fn(name: &str) -> Option<Fold> {
     Some(match name {
         "median" => |v, _| quantile(0.5, v),
-        "mode" => |v, _| mode(v),
+        "mode" => |v, _| mode(f64::NAN, v),
         "geomean" => |v, _| v.iter().product::<f64>().powf(1.0 / v.len() as f64),
         "mad" => |v, _| mad(v),
         "sum2" => |v, _| v.iter().map(|x| x * x).sum(),
@@ -73,7 +73,9 @@ impl Ev<'_> {
     /// parameter.
     pub(crate) fn mql_aggregate(&self, a: &AggregateExpr, g: &Grid) -> EvalResult<Vec<StepSeries>> {
         let name = a.func.name;
-        let Some(expr) = a.args.last() else {
+        // The aggregated expression: the last argument that is not a string
+        // (`topk_max(k, q, "other=x")`, `quantiles("phi", 0.1, 0.9, q)`).
+        let Some(expr) = a.args.iter().rev().find(|e| !matches!(e, Expr::String(_))) else {
             return Ok(Vec::new());
         };
         let input = self.eval_vector(expr, g)?;
@@ -99,7 +101,10 @@ impl Ev<'_> {
                 let (m, sd, _) = mean_stddev(v.iter().copied());
                 (own - m) / sd
             })),
-            "histogram" => Ok(histogram(&input, &gr, g.n)),
+            // VM returns the buckets as cumulative `le` buckets (ready for heatmaps).
+            "histogram" => Ok(super::transforms::prometheus_le(histogram(
+                &input, &gr, g.n,
+            ))),
             "quantiles" => {
                 let label = match a.args.first() {
                     Some(Expr::String(s)) => s.clone(),

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 
 use super::error::EvalResult;
 use super::eval::{Ev, Grid, StepSeries, Val};
-use crate::parser::ast::{Call, Expr};
+use crate::parser::ast::{Call, Duration, Expr, MatrixSelector, VectorSelector};
 use rollups::{VmRollup, remove_counter_resets};
 use window::{VmInput, slide, some};
 
@@ -108,6 +108,15 @@ pub(crate) fn without_resets(
         .zip(v)
         .map(|(x, v)| gnomon_tsdb_core::model::Sample::new(x.t, v))
         .collect()
+}
+
+/// MetricsQL `rate(x)`: a PromQL rollup of a selector without a window reads the window
+/// VM would use when none is given, the step (5m in instant queries).
+pub(crate) fn implicit_window(vs: &VectorSelector, g: &Grid) -> MatrixSelector {
+    MatrixSelector {
+        selector: vs.clone(),
+        range: Duration::Millis(window::vm_step(g)),
+    }
 }
 
 /// Index of the range-vector argument (or of the selector standing for it).

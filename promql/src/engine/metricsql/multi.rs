@@ -205,6 +205,12 @@ pub(crate) fn rollup_scrape_interval(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<
 /// `rollup_candlestick(m)`: open, close, low and high of the samples before the window
 /// end, the open taken from the previous sample when it is within one step.
 pub(crate) fn rollup_candlestick(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    // VM computes the candle of step `t` over the window ending one step later.
+    let shifted = Grid {
+        start: g.start + super::window::vm_step(g),
+        ..*g
+    };
+    let g = &shifted;
     let spec = Spec {
         label: "rollup",
         keep_name: true,

@@ -128,20 +128,29 @@ pub(crate) fn median_over_time(w: &VmWin) -> f64 {
     quantile(0.5, &mut v)
 }
 
-/// The most frequent value of `v` (ties: the smallest); NaN for none.
-pub(crate) fn mode(v: &mut [f64]) -> f64 {
+/// VM's mode: the longest run of equal values in sorted `v`, ties to the smaller value.
+/// `prev` (NaN for none) starts as a run of its own that merges with the first run
+/// when equal to it.
+pub(crate) fn mode(prev: f64, v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return prev;
+    }
     v.sort_by(f64::total_cmp);
-    let (mut best, mut best_n) = (NAN, 0usize);
-    let mut k = 0;
-    while k < v.len() {
-        let mut e = k + 1;
-        while e < v.len() && v[e] == v[k] {
-            e += 1;
+    let (mut best, mut best_n) = (prev, 0usize);
+    let (mut run_value, mut run_start) = (prev, -1isize);
+    for (i, &x) in v.iter().enumerate() {
+        if x == run_value {
+            continue;
         }
-        if e - k > best_n {
-            (best, best_n) = (v[k], e - k);
+        let n = (i as isize - run_start) as usize;
+        if n > best_n || best.is_nan() {
+            (best, best_n) = (run_value, n);
         }
-        k = e;
+        (run_value, run_start) = (x, i as isize);
+    }
+    let n = (v.len() as isize - run_start) as usize;
+    if n > best_n || best.is_nan() {
+        best = run_value;
     }
     best
 }
@@ -149,7 +158,7 @@ pub(crate) fn mode(v: &mut [f64]) -> f64 {
 /// `mode_over_time`.
 pub(crate) fn mode_over_time(w: &VmWin) -> f64 {
     let mut v: Vec<f64> = w.vals().filter(|x| !x.is_nan()).collect();
-    mode(&mut v)
+    mode(w.prev.map_or(NAN, |p| p.v), &mut v)
 }
 
 /// Population mean and standard deviation.
@@ -165,11 +174,16 @@ pub(crate) fn mean_stddev(v: impl Iterator<Item = f64>) -> (f64, f64, usize) {
 }
 
 /// `zscore_over_time`: how far the last value is from the window's mean, in standard
-/// deviations.
+/// deviations; nothing when the last sample is older than the scrape interval.
 pub(crate) fn zscore_over_time(w: &VmWin) -> f64 {
+    let (si, lag) = (scrape_interval(w), lag(w));
+    if si.is_nan() || lag.is_nan() || lag > si {
+        return NAN;
+    }
     let Some(last) = w.s.last() else { return NAN };
     let (mean, sd, _) = mean_stddev(w.vals());
-    (last.v - mean) / sd
+    let d = last.v - mean;
+    if d == 0.0 { 0.0 } else { d / sd }
 }
 
 fn count_where(w: &VmWin, pred: impl Fn(f64, f64) -> bool) -> f64 {
@@ -336,10 +350,11 @@ pub(crate) fn rate_prometheus(w: &VmWin) -> f64 {
     delta_prometheus(w) / secs(w.window)
 }
 
-/// `increase_pure`: the increase since the previous value, counting from 0 when the
-/// series starts in the window.
+/// `increase_pure`: the increase since the sample before the window however old,
+/// counting from 0 when the series starts in the window; 0 for an empty window after
+/// the series' last sample.
 pub(crate) fn increase_pure(w: &VmWin) -> f64 {
-    let prev = match w.prev {
+    let prev = match w.real_prev {
         Some(p) => p.v,
         None if w.s.is_empty() => return NAN,
         None => 0.0,
@@ -382,21 +397,20 @@ pub(crate) fn ideriv(w: &VmWin) -> f64 {
     (last.v - v0) / secs(last.t - t0)
 }
 
-/// `integrate`: the trapezoid area under the values (in value × seconds).
+/// `integrate`: the area under the values held from one sample to the next, from the
+/// window start (or the first sample) to the window end, in value × seconds.
 pub(crate) fn integrate(w: &VmWin) -> f64 {
-    if w.s.is_empty() {
-        return if w.prev.is_none() { NAN } else { 0.0 };
-    }
-    let (mut pv, mut pt, rest) = match w.prev {
-        Some(p) => (p.v, p.t, w.s),
-        None => (w.s[0].v, w.s[0].t, &w.s[1..]),
+    let (mut pv, mut pt, rest) = match (w.prev, w.s.split_first()) {
+        (Some(p), _) => (p.v, w.t - w.window, w.s),
+        (None, Some((f, rest))) => (f.v, f.t, rest),
+        (None, None) => return NAN,
     };
     let mut sum = 0.0;
     for x in rest {
-        sum += 0.5 * (x.v + pv) * secs(x.t - pt);
+        sum += pv * secs(x.t - pt);
         (pv, pt) = (x.v, x.t);
     }
-    sum
+    sum + pv * secs(w.t - pt)
 }
 
 /// `lifetime`: from the first (or previous) to the last sample, in seconds.
@@ -488,14 +502,10 @@ pub(crate) fn duration_over_time(w: &VmWin) -> f64 {
 
 /// `rate_over_sum`: the sum of values per second of window.
 pub(crate) fn rate_over_sum(w: &VmWin) -> f64 {
-    let Some(last) = w.s.last() else {
-        return if w.prev.is_none() { NAN } else { 0.0 };
-    };
-    let dt = match w.prev {
-        Some(p) => last.t - p.t,
-        None => w.window,
-    };
-    w.vals().sum::<f64>() / secs(dt)
+    if w.s.is_empty() {
+        return NAN;
+    }
+    w.vals().sum::<f64>() / secs(w.window)
 }
 
 /// `stale_samples_over_time`: the number of staleness markers.
@@ -579,6 +589,7 @@ mod tests {
         VmWin {
             s,
             prev,
+            real_prev: prev,
             t: s.last().map_or(100_000, |x| x.t + 5_000),
             step: 10_000,
             window: 60_000,
@@ -607,7 +618,10 @@ mod tests {
         assert_eq!(increases_over_time(&win(&s, None, &[])), 1.0);
         assert_eq!(ascent_over_time(&win(&s, p, &[])), 4.0);
         assert_eq!(descent_over_time(&win(&s, p, &[])), 2.0);
-        assert_eq!(integrate(&win(&s, p, &[])), 25.0 + 20.0 + 25.0);
+        assert_eq!(
+            integrate(&win(&s, p, &[])),
+            2.0 * 35.0 + 3.0 * 10.0 + 10.0 + 4.0 * 5.0
+        );
         assert_eq!(lifetime(&win(&s, p, &[])), 30.0);
         assert_eq!(lifetime(&win(&s, None, &[])), 20.0);
         assert_eq!(scrape_interval(&win(&s, p, &[])), 10.0);
@@ -637,9 +651,12 @@ mod tests {
         assert_eq!(tlast_change_over_time(&w), 4.0);
         assert_eq!(delta_prometheus(&w), 7.0);
         assert_eq!(changes_prometheus(&w), 3.0);
-        let z = zscore_over_time(&w);
+        // The last sample is 5s old, more than the 1s scrape interval: no z-score.
+        assert!(zscore_over_time(&w).is_nan());
+        let fresh = VmWin { t: 4_000, ..w };
+        let z = zscore_over_time(&fresh);
         assert!((z - 5.0 / 8.5f64.sqrt()).abs() < 1e-12, "{z}");
-        assert!((geomean_over_time(&w) - 108f64.powf(0.25)).abs() < 1e-12);
+        assert!((geomean_over_time(&fresh) - 108f64.powf(0.25)).abs() < 1e-12);
     }
 
     #[test]
@@ -658,7 +675,7 @@ mod tests {
             assert!(f(&w).is_nan());
         }
         let w = win(&[], Some(Sample::new(0, 1.0)), &[]);
-        assert_eq!(integrate(&w), 0.0);
+        assert_eq!(integrate(&w), 60.0);
         assert_eq!(lag(&w), 100.0);
     }
 

@@ -43,14 +43,17 @@ fn fill_all(v: &mut Vals, x: Option<f64>) {
     }
 }
 
+/// A `range_*` statistic; `keep`: the name stays (VM keeps it for `range_first`,
+/// `range_last`, `range_median` and `range_quantile`, not for the `running_*`-based ones).
 fn range_stat(
     ev: &Ev,
     c: &Call,
     g: &Grid,
     arg: usize,
+    keep: bool,
     stat: impl Fn(&mut Vec<f64>, usize) -> f64,
 ) -> EvalResult<Val> {
-    per_series(ev, c, g, arg, false, |v, _| {
+    per_series(ev, c, g, arg, keep, |v, _| {
         let mut p = present(v);
         let last = v.len().saturating_sub(1);
         let x = (!p.is_empty()).then(|| stat(&mut p, last));
@@ -60,47 +63,49 @@ fn range_stat(
 
 /// `range_avg(q)`.
 pub(crate) fn range_avg(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| mean_stddev(p.iter().copied()).0)
+    range_stat(ev, c, g, 0, false, |p, _| mean_stddev(p.iter().copied()).0)
 }
 /// `range_sum(q)`.
 pub(crate) fn range_sum(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| p.iter().sum())
+    range_stat(ev, c, g, 0, false, |p, _| p.iter().sum())
 }
 /// `range_min(q)`.
 pub(crate) fn range_min(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| {
+    range_stat(ev, c, g, 0, false, |p, _| {
         p.iter().copied().fold(f64::INFINITY, f64::min)
     })
 }
 /// `range_max(q)`.
 pub(crate) fn range_max(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| {
+    range_stat(ev, c, g, 0, false, |p, _| {
         p.iter().copied().fold(f64::NEG_INFINITY, f64::max)
     })
 }
 /// `range_first(q)`.
 pub(crate) fn range_first(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| p[0])
+    range_stat(ev, c, g, 0, true, |p, _| p[0])
 }
 /// `range_last(q)`.
 pub(crate) fn range_last(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| p[p.len() - 1])
+    range_stat(ev, c, g, 0, true, |p, _| p[p.len() - 1])
 }
 /// `range_median(q)`.
 pub(crate) fn range_median(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| quantile(0.5, p))
+    range_stat(ev, c, g, 0, true, |p, _| quantile(0.5, p))
 }
 /// `range_stddev(q)`.
 pub(crate) fn range_stddev(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| mean_stddev(p.iter().copied()).1)
+    range_stat(ev, c, g, 0, false, |p, _| mean_stddev(p.iter().copied()).1)
 }
 /// `range_stdvar(q)`.
 pub(crate) fn range_stdvar(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| mean_stddev(p.iter().copied()).1.powi(2))
+    range_stat(ev, c, g, 0, false, |p, _| {
+        mean_stddev(p.iter().copied()).1.powi(2)
+    })
 }
 /// `range_mad(q)`: the median absolute deviation.
 pub(crate) fn range_mad(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, |p, _| mad(p))
+    range_stat(ev, c, g, 0, false, |p, _| mad(p))
 }
 
 /// The median absolute deviation from the median.
@@ -113,7 +118,7 @@ pub(crate) fn mad(p: &mut [f64]) -> f64 {
 /// `range_quantile(phi, q)`.
 pub(crate) fn range_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let phi = ev.eval_scalar(&c.args[0], g)?;
-    range_stat(ev, c, g, 1, |p, last| quantile(phi[last], p))
+    range_stat(ev, c, g, 1, true, |p, last| quantile(phi[last], p))
 }
 
 /// `range_linear_regression(q)`: the least-squares line through the points, at every
@@ -254,7 +259,7 @@ pub(crate) fn running_avg(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 /// `smooth_exponential(q, sf)`: an exponential moving average with factor `sf`.
 pub(crate) fn smooth_exponential(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let sf = ev.eval_scalar(&c.args[1], g)?;
-    per_series(ev, c, g, 0, false, |v, _| {
+    per_series(ev, c, g, 0, true, |v, _| {
         let mut avg: Option<f64> = None;
         for (i, x) in v.iter_mut().enumerate() {
             match (*x, avg) {
@@ -272,7 +277,7 @@ pub(crate) fn smooth_exponential(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
 
 /// `remove_resets(q)`: counter resets removed (VM's correction).
 pub(crate) fn remove_resets(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    per_series(ev, c, g, 0, false, |v, _| {
+    per_series(ev, c, g, 0, true, |v, _| {
         let mut p = present(v);
         remove_counter_resets(&mut p);
         let mut it = p.into_iter();

@@ -266,7 +266,7 @@ pub(crate) fn histogram_share(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 type VmBucket = (f64, f64, String, String, StepSeries);
 
 /// Converts `vmrange` buckets to cumulative `le` buckets; other series pass through.
-fn prometheus_le(series: Vec<StepSeries>) -> Vec<StepSeries> {
+pub(crate) fn prometheus_le(series: Vec<StepSeries>) -> Vec<StepSeries> {
     let (vm, mut out): (Vec<StepSeries>, Vec<StepSeries>) = series
         .into_iter()
         .partition(|s| s.labels.get("vmrange").is_some());
@@ -293,7 +293,11 @@ fn prometheus_le(series: Vec<StepSeries>) -> Vec<StepSeries> {
         };
         bs.sort_by(|a, b| a.1.total_cmp(&b.1));
         let n = bs.first().map_or(0, |b| b.4.vals.len());
-        let mut acc: Vec<Option<f64>> = vec![None; n];
+        // Every step where some bucket of the histogram has a value gets a count in
+        // every `le` bucket (0 below the first observation).
+        let mut acc: Vec<Option<f64>> = (0..n)
+            .map(|i| bs.iter().any(|b| b.4.vals[i].is_some()).then_some(0.0))
+            .collect();
         let mut prev_hi = f64::NAN;
         let mut push = |le: &str, vals: Vec<Option<f64>>, drop_name: bool| {
             let mut b = key.builder();
@@ -332,7 +336,8 @@ pub(crate) fn prometheus_buckets(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
 }
 
 /// `buckets_limit(k, buckets)`: at most `k` buckets per histogram (at least 3: the first
-/// and last stay), dropping the inner buckets that add the fewest observations.
+/// and last stay). While there are too many, the adjacent inner pair with the fewest
+/// observations together is merged into its upper bucket (VM's rule).
 pub(crate) fn buckets_limit(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let k = ev
         .eval_scalar(&c.args[0], g)?
@@ -344,19 +349,35 @@ pub(crate) fn buckets_limit(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     }
     let limit = (k.min(1e9) as usize).max(3);
     let series = prometheus_le(ev.eval_vector(&c.args[1], g)?);
-    let total = |k: usize| -> f64 { series[k].vals.iter().flatten().sum() };
     let mut keep = vec![false; series.len()];
     for b in le_groups(&series) {
         let mut les: Vec<usize> = b.les.iter().map(|x| x.1).collect();
+        // Observations per bucket: the cumulative counts minus the bucket below.
+        let mut hits: Vec<f64> = (0..les.len())
+            .map(|j| {
+                let cur = &series[les[j]].vals;
+                (0..g.n)
+                    .filter_map(|i| {
+                        let below = if j == 0 {
+                            Some(0.0)
+                        } else {
+                            series[les[j - 1]].vals[i]
+                        };
+                        Some(cur[i]? - below?)
+                    })
+                    .sum()
+            })
+            .collect();
         while les.len() > limit {
-            let j = (1..les.len() - 1)
-                .min_by(|&a, &b| {
-                    let da = total(les[a]) - total(les[a - 1]);
-                    let db = total(les[b]) - total(les[b - 1]);
-                    da.total_cmp(&db)
-                })
-                .unwrap_or(1);
-            les.remove(j);
+            let mut best = 1;
+            for i in 1..les.len() - 2 {
+                if hits[i] + hits[i + 1] < hits[best] + hits[best + 1] {
+                    best = i;
+                }
+            }
+            hits[best + 1] += hits[best];
+            hits.remove(best);
+            les.remove(best);
         }
         for k in les {
             keep[k] = true;

@@ -22,6 +22,8 @@ pub(crate) struct VmWin<'a> {
     /// The sample before the window when it lies within the max previous interval and
     /// samples exist after the window start (VM's `prevValue`/`prevTimestamp`).
     pub prev: Option<Sample>,
+    /// The sample before the window however old (VM's `realPrevValue`).
+    pub real_prev: Option<Sample>,
     /// The window end (VM's `currTimestamp`).
     pub t: i64,
     /// The query step in ms.
@@ -221,10 +223,8 @@ pub(crate) fn slide(
         while j < samples.len() && samples[j].t <= end {
             j += 1;
         }
-        let prev = i
-            .checked_sub(1)
-            .map(|x| samples[x])
-            .filter(|x| i < samples.len() && x.t > start - max_prev);
+        let real_prev = i.checked_sub(1).map(|x| samples[x]);
+        let prev = real_prev.filter(|x| i < samples.len() && x.t > start - max_prev);
         for (slot, col) in p.iter_mut().zip(params) {
             *slot = col.get(k).copied().unwrap_or(f64::NAN);
         }
@@ -233,6 +233,7 @@ pub(crate) fn slide(
             &VmWin {
                 s: &samples[i..j],
                 prev,
+                real_prev,
                 t: end,
                 step: inp.step,
                 window,
