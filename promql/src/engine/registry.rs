@@ -13,7 +13,7 @@ use super::histogram as h;
 use super::metricsql::rollups::{self as vr, VmRollup};
 use super::metricsql::{labels as ml, multi as mm, series as ms, transforms as mt};
 use super::rollup::{self as r, RollupFn};
-use crate::parser::ast::Call;
+use crate::parser::ast::{Call, Expr};
 use crate::parser::functions::FunctionDef;
 
 /// A transform implemented by hand.
@@ -246,6 +246,10 @@ static IMPLS: &[(&str, Impl)] = &[
     ("drop_common_labels", Impl::Custom(ml::drop_common_labels)),
     ("drop_empty_series", Impl::Custom(ms::drop_empty_series)),
     ("histogram_share", Impl::Custom(mt::histogram_share)),
+    // On classic and VM buckets, as VictoriaMetrics computes them.
+    ("histogram_avg", Impl::Custom(mt::histogram_avg)),
+    ("histogram_stddev", Impl::Custom(mt::histogram_stddev)),
+    ("histogram_stdvar", Impl::Custom(mt::histogram_stdvar)),
     ("interpolate", Impl::Custom(ms::interpolate)),
     ("keep_last_value", Impl::Custom(ms::keep_last_value)),
     ("keep_next_value", Impl::Custom(ms::keep_next_value)),
@@ -323,21 +327,40 @@ pub(crate) fn lookup(def: &FunctionDef) -> Option<Impl> {
 impl Ev<'_> {
     /// Evaluates a function call.
     pub fn call(&self, c: &Call, g: &Grid) -> EvalResult<Val> {
-        let v = match lookup(c.func) {
-            Some(Impl::Rollup(f)) => self.rollup(c, f, g),
+        match lookup(c.func) {
+            Some(Impl::Rollup(f)) => Ok(keep_metric_names(c, self.rollup(c, f, g)?)),
+            Some(Impl::Map(f)) if c.keep_metric_names => self.map_keeping_names(c, g, f),
             Some(Impl::Map(f)) => self.map_values(c, g, |v, _| Some(f(v))),
             Some(Impl::Custom(f)) => f(self, c, g),
             Some(Impl::Vm(r)) => self.vm_rollup(c, r, g),
             None => Err(unsupported(&format!("function {}", c.func.name))),
-        }?;
-        Ok(keep_metric_names(c, v))
+        }
+    }
+
+    /// `abs(x) keep_metric_names`: the values mapped, the names as they were.
+    fn map_keeping_names(&self, c: &Call, g: &Grid, f: fn(f64) -> f64) -> EvalResult<Val> {
+        let Some(arg) = c.args.first() else {
+            return self.map_values(c, g, |v, _| Some(f(v)));
+        };
+        let mut v = self.eval_vector(arg, g)?;
+        for s in &mut v {
+            for x in s.vals.iter_mut() {
+                *x = x.map(f);
+            }
+        }
+        Ok(Val::Vector(v))
     }
 }
 
-/// MetricsQL `f(…) keep_metric_names`: the result keeps the names of its input series.
+/// `rate(x[5m]) keep_metric_names`: a PromQL rollup of raw samples keeps the names (a
+/// subquery's series keep the flags they had).
 fn keep_metric_names(c: &Call, v: Val) -> Val {
+    let raw = matches!(
+        c.args.get(c.func.rollup_arg().unwrap_or(0)),
+        Some(Expr::Matrix(_) | Expr::Vector(_))
+    );
     match v {
-        Val::Vector(mut ss) if c.keep_metric_names => {
+        Val::Vector(mut ss) if c.keep_metric_names && raw => {
             for s in &mut ss {
                 s.drop_name = false;
             }

@@ -265,6 +265,74 @@ pub(crate) fn histogram_share(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 /// A `vmrange` bucket: lower and upper bound as numbers and as written, and its series.
 type VmBucket = (f64, f64, String, String, StepSeries);
 
+/// Weighted sums over the finite buckets at one step: each bucket's observations count
+/// at the middle of the bucket (VM's `histogram_avg`/`histogram_stdvar`). Returns
+/// `(sum, sum of squares, observations)`.
+fn bucket_moments(counts: &[(f64, f64)]) -> (f64, f64, f64) {
+    let (mut le_prev, mut v_prev) = (0.0, 0.0);
+    let (mut sum, mut sum2, mut total) = (0.0, 0.0, 0.0);
+    for &(le, v) in counts {
+        if le.is_infinite() {
+            continue;
+        }
+        let mid = (le + le_prev) / 2.0;
+        let w = v - v_prev;
+        sum += mid * w;
+        sum2 += mid * mid * w;
+        total += w;
+        (le_prev, v_prev) = (le, v);
+    }
+    (sum, sum2, total)
+}
+
+fn bucket_stat(ev: &Ev, c: &Call, g: &Grid, f: fn(f64, f64, f64) -> f64) -> EvalResult<Val> {
+    let series = prometheus_le(ev.eval_vector(&c.args[0], g)?);
+    let mut out = Vec::new();
+    for b in le_groups(&series) {
+        let vals = (0..g.n)
+            .map(|i| {
+                let counts: Vec<(f64, f64)> = b
+                    .les
+                    .iter()
+                    .filter_map(|&(le, k)| series[k].vals[i].map(|v| (le, v)))
+                    .collect();
+                let (sum, sum2, total) = bucket_moments(&counts);
+                Some(f(sum, sum2, total)).filter(|x| !x.is_nan())
+            })
+            .collect();
+        out.push(StepSeries {
+            labels: b.labels,
+            vals,
+            drop_name: false,
+        });
+    }
+    Ok(super::window::vector(out))
+}
+
+fn stdvar_of(sum: f64, sum2: f64, total: f64) -> f64 {
+    if total == 0.0 {
+        return f64::NAN;
+    }
+    let avg = sum / total;
+    (sum2 / total - avg * avg).max(0.0)
+}
+
+/// `histogram_avg(buckets)` on classic (`le`) or VM (`vmrange`) buckets: the mean of
+/// the observations, each taken at the middle of its bucket.
+pub(crate) fn histogram_avg(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    bucket_stat(ev, c, g, |s, _, n| if n == 0.0 { f64::NAN } else { s / n })
+}
+
+/// `histogram_stdvar(buckets)`: the variance of the observations (bucket middles).
+pub(crate) fn histogram_stdvar(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    bucket_stat(ev, c, g, stdvar_of)
+}
+
+/// `histogram_stddev(buckets)`: the standard deviation of the observations.
+pub(crate) fn histogram_stddev(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    bucket_stat(ev, c, g, |s, s2, n| stdvar_of(s, s2, n).sqrt())
+}
+
 /// Converts `vmrange` buckets to cumulative `le` buckets; other series pass through.
 pub(crate) fn prometheus_le(series: Vec<StepSeries>) -> Vec<StepSeries> {
     let (vm, mut out): (Vec<StepSeries>, Vec<StepSeries>) = series
@@ -404,5 +472,17 @@ mod tests {
         assert_eq!(share_at(-1.0, &c), 0.0);
         assert_eq!(share_at(f64::INFINITY, &c), 1.0);
         assert_eq!(share_at(0.5, &c), 0.125);
+    }
+
+    #[test]
+    fn bucket_moments_use_bucket_middles() {
+        // 2 observations in (0, 1], 4 in (1, 2], 2 above 2 (ignored).
+        let c = [(1.0, 2.0), (2.0, 6.0), (f64::INFINITY, 8.0)];
+        let (s, s2, n) = bucket_moments(&c);
+        assert_eq!(
+            (s, s2, n),
+            (2.0 * 0.5 + 4.0 * 1.5, 2.0 * 0.25 + 4.0 * 2.25, 6.0)
+        );
+        assert!((stdvar_of(s, s2, n) - (9.5 / 6.0 - (7.0f64 / 6.0).powi(2))).abs() < 1e-12);
     }
 }
