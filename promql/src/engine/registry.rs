@@ -131,6 +131,7 @@ static IMPLS: &[(&str, Impl)] = &[
     ("ts_of_max_over_time", Impl::Rollup(r::ts_of_max_over_time)),
     ("ts_of_min_over_time", Impl::Rollup(r::ts_of_min_over_time)),
     // MetricsQL rollups (VictoriaMetrics' semantics).
+    ("aggr_over_time", Impl::Custom(mm::aggr_over_time)),
     ("ascent_over_time", vm(vr::ascent_over_time)),
     ("changes_prometheus", vm(vr::changes_prometheus)),
     ("count_eq_over_time", vm(vr::count_eq_over_time)),

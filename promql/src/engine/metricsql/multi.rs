@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use gnomon_tsdb_core::model::Sample;
 
-use super::rollups::{mean_stddev, value_counts};
+use super::rollups::{VmRollup, mean_stddev, value_counts};
 use super::vmrange::vmrange;
 use super::window::{VmWin, slide};
 use super::without_resets;
@@ -229,6 +229,50 @@ pub(crate) fn rollup_candlestick(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
         emit("low".into(), all.iter().copied().fold(open, f64::min));
         emit("high".into(), all.iter().copied().fold(open, f64::max));
     })
+}
+
+/// The rollups `aggr_over_time` accepts: VM's versions of the `*_over_time` basics and
+/// every MetricsQL rollup with VM semantics.
+fn aggr_fn(name: &str) -> Option<VmRollup> {
+    use super::rollups as r;
+    let f: r::VmFn = match name {
+        "min_over_time" => r::min_over_time,
+        "max_over_time" => r::max_over_time,
+        "avg_over_time" => r::avg_over_time,
+        "sum_over_time" => r::sum_over_time,
+        "count_over_time" => r::count_over_time,
+        "stddev_over_time" => r::stddev_over_time,
+        "stdvar_over_time" => r::stdvar_over_time,
+        "first_over_time" => r::first_over_time,
+        "last_over_time" => r::default_rollup,
+        "changes" => r::changes,
+        "resets" => r::decreases_over_time,
+        _ => {
+            let def = crate::parser::functions::lookup(name)?;
+            return match crate::engine::registry::lookup(def) {
+                Some(crate::engine::registry::Impl::Vm(v)) => Some(v),
+                _ => None,
+            };
+        }
+    };
+    Some(VmRollup::new(f))
+}
+
+/// `aggr_over_time("f", m)`: the VM rollup `f` with a `rollup="f"` label.
+pub(crate) fn aggr_over_time(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    let name = string_arg(c, 0)?.to_string();
+    let Some(r) = aggr_fn(&name) else {
+        return Err(EvalError::InvalidArgument(format!(
+            "{name:?} cannot be used in aggr_over_time"
+        )));
+    };
+    let spec = Spec {
+        label: "rollup",
+        keep_name: false,
+        adjust: r.adjust,
+        pre: if r.resets { without_resets } else { same },
+    };
+    ev.multi_rollup(c, g, spec, |w, emit| emit(name.clone(), (r.f)(w)))
 }
 
 /// `quantiles_over_time("label", phi1, …, m)`: one output per phi.

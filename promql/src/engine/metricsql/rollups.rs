@@ -92,6 +92,79 @@ pub(crate) fn default_rollup(w: &VmWin) -> f64 {
     w.s.last().map_or(NAN, |x| x.v)
 }
 
+/// VM's `min_over_time` (for `aggr_over_time`).
+pub(crate) fn min_over_time(w: &VmWin) -> f64 {
+    if w.s.is_empty() {
+        return NAN;
+    }
+    w.vals().fold(f64::INFINITY, f64::min)
+}
+
+/// VM's `max_over_time`.
+pub(crate) fn max_over_time(w: &VmWin) -> f64 {
+    if w.s.is_empty() {
+        return NAN;
+    }
+    w.vals().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// VM's `avg_over_time`.
+pub(crate) fn avg_over_time(w: &VmWin) -> f64 {
+    if w.s.is_empty() {
+        return NAN;
+    }
+    w.vals().sum::<f64>() / w.s.len() as f64
+}
+
+/// VM's `sum_over_time`.
+pub(crate) fn sum_over_time(w: &VmWin) -> f64 {
+    if w.s.is_empty() {
+        return NAN;
+    }
+    w.vals().sum()
+}
+
+/// VM's `count_over_time`.
+pub(crate) fn count_over_time(w: &VmWin) -> f64 {
+    if w.s.is_empty() {
+        return NAN;
+    }
+    w.s.len() as f64
+}
+
+/// VM's `stdvar_over_time` (population variance).
+pub(crate) fn stdvar_over_time(w: &VmWin) -> f64 {
+    if w.s.is_empty() {
+        return NAN;
+    }
+    mean_stddev(w.vals()).1.powi(2)
+}
+
+/// VM's `stddev_over_time`.
+pub(crate) fn stddev_over_time(w: &VmWin) -> f64 {
+    stdvar_over_time(w).sqrt()
+}
+
+/// VM's `first_over_time`.
+pub(crate) fn first_over_time(w: &VmWin) -> f64 {
+    w.s.first().map_or(NAN, |x| x.v)
+}
+
+/// VM's `changes`: value changes, the previous sample included.
+pub(crate) fn changes(w: &VmWin) -> f64 {
+    let Some((mut prev, rest)) = with_prev(w) else {
+        return NAN;
+    };
+    let mut n = usize::from(w.prev.is_none());
+    for x in rest {
+        if x.v != prev {
+            n += 1;
+            prev = x.v;
+        }
+    }
+    n as f64
+}
+
 /// `range_over_time`: max minus min.
 pub(crate) fn range_over_time(w: &VmWin) -> f64 {
     let (lo, hi) = w
