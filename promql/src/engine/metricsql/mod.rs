@@ -123,3 +123,6 @@ pub(crate) fn implicit_window(vs: &VectorSelector, g: &Grid) -> MatrixSelector {
 pub(crate) fn rollup_index(c: &Call) -> usize {
     c.func.rollup_arg().unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;
