@@ -4,7 +4,7 @@
 //! Starts VictoriaMetrics on 127.0.0.1 in a temp dir, imports a seeded dataset (counters
 //! with a reset, gauges, discrete states, histogram buckets; irregular timestamps) via
 //! `/api/v1/import`, loads the same samples into a [`MemStore`], and runs every query of
-//! `metricsql_queries.txt` as instant queries and as a range query on both. Results are
+//! `metricsql_queries.txt` as instant queries and as two range queries on both. Results are
 //! compared by labels, timestamps and values (1e-9 relative). Failures listed in
 //! `metricsql_skip.tsv` (with the reason they intentionally differ) are expected; the
 //! test fails on any other failure.
@@ -30,8 +30,12 @@ const INSTANT_AT: [i64; 3] = [
     BASE + 61 * 60_000 + 7_000,
     BASE + 115 * 60_000,
 ];
-/// The range query: 20m..100m every minute.
-const RANGE: (i64, i64, i64) = (BASE + 20 * 60_000, BASE + 100 * 60_000, 60_000);
+/// The range queries: 20m..100m every minute, and 40m..50m every 10s (a step shorter
+/// than the scrape interval, where VM widens implicit windows).
+const RANGES: [(i64, i64, i64); 2] = [
+    (BASE + 20 * 60_000, BASE + 100 * 60_000, 60_000),
+    (BASE + 40 * 60_000, BASE + 50 * 60_000, 10_000),
+];
 /// The step sent with instant queries (VM's default; gnomon uses the same for implicit
 /// windows of instant queries).
 const INSTANT_STEP_S: i64 = 300;
@@ -468,22 +472,24 @@ fn metricsql_matches_victoriametrics() {
                 .map_err(|e| e.to_string());
             cases.push(("instant".into(), ours, theirs));
         }
-        let (start, end, step) = RANGE;
-        let path = format!(
-            "/api/v1/query_range?query={}&start={}&end={}&step={}s&nocache=1",
-            urlencode(&q),
-            start / 1000,
-            end / 1000,
-            step / 1000
-        );
-        let theirs = http(&vm.addr, "GET", &path, b"")
-            .ok_or_else(|| "no response".to_string())
-            .and_then(|(_, b)| parse_vm(&b));
-        let ours = engine
-            .range(&store, &expr, start, end, step)
-            .map(to_points)
-            .map_err(|e| e.to_string());
-        cases.push(("range".into(), ours, theirs));
+        for (k, (start, end, step)) in RANGES.into_iter().enumerate() {
+            let path = format!(
+                "/api/v1/query_range?query={}&start={}&end={}&step={}s&nocache=1",
+                urlencode(&q),
+                start / 1000,
+                end / 1000,
+                step / 1000
+            );
+            let theirs = http(&vm.addr, "GET", &path, b"")
+                .ok_or_else(|| "no response".to_string())
+                .and_then(|(_, b)| parse_vm(&b));
+            let ours = engine
+                .range(&store, &expr, start, end, step)
+                .map(to_points)
+                .map_err(|e| e.to_string());
+            let mode = if k == 0 { "range" } else { "range10s" };
+            cases.push((mode.into(), ours, theirs));
+        }
         if std::env::var("METRICSQL_DEBUG").is_ok_and(|d| d == q) {
             for (mode, ours, theirs) in &cases {
                 println!("{mode}\n  gnomon: {ours:?}\n  vm:     {theirs:?}");

@@ -229,13 +229,10 @@ static IMPLS: &[(&str, Impl)] = &[
     ("tfirst_over_time", vm(vr::tfirst_over_time)),
     (
         "timestamp_with_name",
-        Impl::Vm(VmRollup::new(vr::tlast_over_time).adjust().keep()),
+        Impl::Vm(VmRollup::new(vr::tlast_over_time).keep()),
     ),
     ("tlast_change_over_time", vm(vr::tlast_change_over_time)),
-    (
-        "tlast_over_time",
-        Impl::Vm(VmRollup::new(vr::tlast_over_time).adjust()),
-    ),
+    ("tlast_over_time", vm(vr::tlast_over_time)),
     ("tmax_over_time", vm(vr::tmax_over_time)),
     ("tmin_over_time", vm(vr::tmin_over_time)),
     ("zscore_over_time", vm(vr::zscore_over_time)),
