@@ -78,6 +78,9 @@ impl Ev<'_> {
         let Some(expr) = a.args.iter().rev().find(|e| !matches!(e, Expr::String(_))) else {
             return Ok(Vec::new());
         };
+        if g.n == 0 {
+            return Ok(Vec::new());
+        }
         let input = self.eval_vector(expr, g)?;
         let gr = groups(&input, a.grouping.as_ref());
         if let Some(f) = fold_fn(name) {
@@ -145,7 +148,8 @@ impl Ev<'_> {
                         Some(Expr::String(s)) if a.args.len() == 3 => Some(s.as_str()),
                         _ => None,
                     };
-                    return rank_k(input, &gr, g.n, k[0], stat, desc, other);
+                    let k = k.first().copied().unwrap_or(f64::NAN);
+                    return rank_k(input, &gr, g.n, k, stat, desc, other);
                 }
                 Err(unsupported(&format!("aggregation {name}")))
             }
@@ -245,10 +249,11 @@ fn quantiles(
 ) -> Vec<StepSeries> {
     let mut out = Vec::new();
     for phi in phis {
-        let q = fold(input, gr, n, |v| quantile(phi[0], v));
+        let Some(&phi) = phi.first() else { continue };
+        let q = fold(input, gr, n, |v| quantile(phi, v));
         for mut s in q {
             let mut b = s.labels.builder();
-            b.set(label, &format_float(phi[0]));
+            b.set(label, &format_float(phi));
             s.labels = b.build();
             out.push(s);
         }

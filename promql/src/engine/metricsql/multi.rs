@@ -248,7 +248,8 @@ fn aggr_fn(name: &str) -> Option<VmRollup> {
         "changes" => r::changes,
         "resets" => r::decreases_over_time,
         _ => {
-            let def = crate::parser::functions::lookup(name)?;
+            // Only rollups without parameters: VM rejects `count_eq_over_time` here.
+            let def = crate::parser::functions::lookup(name).filter(|d| d.args.len() == 1)?;
             return match crate::engine::registry::lookup(def) {
                 Some(crate::engine::registry::Impl::Vm(v)) => Some(v),
                 _ => None,

@@ -62,6 +62,11 @@ impl VmRollup {
 
 const NAN: f64 = f64::NAN;
 
+/// The scalar argument (NaN when the call has none, as in `aggr_over_time`).
+fn param(w: &VmWin) -> f64 {
+    w.params.first().copied().unwrap_or(NAN)
+}
+
 fn secs(ms: i64) -> f64 {
     ms as f64 / 1e3
 }
@@ -263,7 +268,7 @@ fn count_where(w: &VmWin, pred: impl Fn(f64, f64) -> bool) -> f64 {
     if w.s.is_empty() {
         return NAN;
     }
-    let x = w.params[0];
+    let x = param(w);
     w.vals().filter(|&v| pred(v, x)).count() as f64
 }
 
@@ -275,7 +280,7 @@ fn sum_where(w: &VmWin, pred: impl Fn(f64, f64) -> bool) -> f64 {
     if w.s.is_empty() {
         return NAN;
     }
-    let x = w.params[0];
+    let x = param(w);
     w.vals().filter(|&v| pred(v, x)).sum()
 }
 
@@ -564,7 +569,7 @@ pub(crate) fn duration_over_time(w: &VmWin) -> f64 {
     if w.s.is_empty() {
         return NAN;
     }
-    let max = (w.params[0] * 1e3) as i64;
+    let max = (param(w) * 1e3) as i64;
     let sum: i64 =
         w.s.windows(2)
             .map(|p| p[1].t - p[0].t)
@@ -601,7 +606,7 @@ fn hoeffding(w: &VmWin) -> (f64, f64) {
     let lo = w.vals().fold(f64::INFINITY, f64::min);
     let hi = w.vals().fold(f64::NEG_INFINITY, f64::max);
     let range = hi - lo;
-    let phi = w.params[0];
+    let phi = param(w);
     if range <= 0.0 || phi <= 0.0 {
         return (0.0, mean);
     }
