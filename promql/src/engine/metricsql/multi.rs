@@ -247,6 +247,10 @@ fn aggr_fn(name: &str) -> Option<VmRollup> {
         "last_over_time" => r::default_rollup,
         "changes" => r::changes,
         "resets" => r::decreases_over_time,
+        "delta" => r::delta,
+        "increase" => return Some(VmRollup::new(r::delta).resets()),
+        "rate" => return Some(VmRollup::new(r::deriv_fast).resets()),
+        "irate" => return Some(VmRollup::new(r::ideriv).resets()),
         _ => {
             // Only rollups without parameters: VM rejects `count_eq_over_time` here.
             let def = crate::parser::functions::lookup(name).filter(|d| d.args.len() == 1)?;
@@ -267,10 +271,11 @@ pub(crate) fn aggr_over_time(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
             "{name:?} cannot be used in aggr_over_time"
         )));
     };
+    // VM widens windows by the outer function's name, and aggr_over_time never does.
     let spec = Spec {
         label: "rollup",
         keep_name: false,
-        adjust: r.adjust,
+        adjust: false,
         pre: if r.resets { without_resets } else { same },
     };
     ev.multi_rollup(c, g, spec, |w, emit| emit(name.clone(), (r.f)(w)))

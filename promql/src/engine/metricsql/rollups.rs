@@ -170,6 +170,33 @@ pub(crate) fn changes(w: &VmWin) -> f64 {
     n as f64
 }
 
+/// VM's `delta`: the last value minus the previous one; a series starting in the window
+/// counts from its previous sample however old, else from 0 when its first value is
+/// small next to its first change.
+pub(crate) fn delta(w: &VmWin) -> f64 {
+    let mut s = w.s;
+    let prev = match (w.prev, w.real_prev) {
+        (Some(p), _) => p.v,
+        _ if s.is_empty() => return NAN,
+        (None, Some(p)) => p.v,
+        (None, None) => {
+            let next = s.get(1).or(w.real_next.as_ref()).map(|x| x.v);
+            let d = match next.map(|n| n - s[0].v) {
+                Some(d) if d != 0.0 => d,
+                _ => 10.0,
+            };
+            if s[0].v.abs() < 10.0 * (d.abs() + 1.0) {
+                0.0
+            } else {
+                let first = s[0].v;
+                s = &s[1..];
+                first
+            }
+        }
+    };
+    s.last().map_or(0.0, |x| x.v - prev)
+}
+
 /// `range_over_time`: max minus min.
 pub(crate) fn range_over_time(w: &VmWin) -> f64 {
     let (lo, hi) = w
@@ -668,6 +695,7 @@ mod tests {
             s,
             prev,
             real_prev: prev,
+            real_next: None,
             t: s.last().map_or(100_000, |x| x.t + 5_000),
             step: 10_000,
             window: 60_000,

@@ -249,3 +249,46 @@ fn aggregations() {
     let names: Vec<&str> = r.iter().map(|x| x.0.as_str()).collect();
     assert_eq!(names, vec![r#"{q="0"}"#, r#"{q="1"}"#]);
 }
+
+/// Every MetricsQL function, called with plausible and with odd arguments, gives a value
+/// or an error, never a panic.
+#[test]
+fn every_metricsql_function_evaluates_without_panicking() {
+    use crate::parser::functions::{ArgType, FUNCTIONS, FunctionKind};
+    let arg = |t: ArgType, odd: bool| match (t, odd) {
+        (ArgType::Scalar, false) => "0.5".to_string(),
+        (ArgType::Scalar, true) => "NaN".to_string(),
+        (ArgType::Vector, false) => "g".to_string(),
+        (ArgType::Vector, true) => "nothing".to_string(),
+        (ArgType::Matrix, false) => "g[2m]".to_string(),
+        (ArgType::Matrix, true) => "g[1ms]".to_string(),
+        (ArgType::String, false) => r#""i""#.to_string(),
+        (ArgType::String, true) => r#""""#.to_string(),
+    };
+    let st = store();
+    let mut evaluated = 0;
+    for f in FUNCTIONS.iter().filter(|f| f.metricsql) {
+        for odd in [false, true] {
+            for n in f.required..=f.args.len() + usize::from(f.variadic) {
+                let args: Vec<String> = (0..n)
+                    .filter_map(|i| f.arg_type(i).map(|t| arg(t, odd)))
+                    .collect();
+                let q = if f.kind == FunctionKind::Aggregate {
+                    format!("{}({}) by (i)", f.name, args.join(", "))
+                } else {
+                    format!("{}({})", f.name, args.join(", "))
+                };
+                let Ok(expr) = crate::parse(&q) else { continue };
+                evaluated += 1;
+                let _ = engine().instant(&st, &expr, 120_000);
+                let _ = engine().range(&st, &expr, 0, 240_000, 60_000);
+                let _ = engine().range(&st, &expr, 240_000, 0, 60_000);
+            }
+        }
+    }
+    let functions = FUNCTIONS.iter().filter(|f| f.metricsql).count();
+    assert!(
+        evaluated >= 2 * functions,
+        "{evaluated} calls for {functions} functions"
+    );
+}

@@ -24,6 +24,8 @@ pub(crate) struct VmWin<'a> {
     pub prev: Option<Sample>,
     /// The sample before the window however old (VM's `realPrevValue`).
     pub real_prev: Option<Sample>,
+    /// The sample after the window (VM's `realNextValue`).
+    pub real_next: Option<Sample>,
     /// The window end (VM's `currTimestamp`).
     pub t: i64,
     /// The query step in ms.
@@ -234,6 +236,7 @@ pub(crate) fn slide(
                 s: &samples[i..j],
                 prev,
                 real_prev,
+                real_next: samples.get(j).copied(),
                 t: end,
                 step: inp.step,
                 window,
