@@ -234,6 +234,22 @@ fn dataset() -> Dataset {
         let l = Labels::from_pairs(&[("__name__", "latency_bucket"), ("job", "api"), ("le", le)]);
         out.push((l, s));
     }
+    // Counters that start 40m in (a big and a small first value), for windows without
+    // a previous sample.
+    for (name, start) in [("late_big", 5000.0), ("late_small", 3.0)] {
+        let l = Labels::from_pairs(&[("__name__", name)]);
+        let mut v = start;
+        let s = timestamps(&mut rng)
+            .into_iter()
+            .filter(|&t| t >= BASE + 40 * 60_000)
+            .map(|t| {
+                let x = Sample::new(t, v);
+                v += 1.0 + rng.below(10) as f64;
+                x
+            })
+            .collect();
+        out.push((l, s));
+    }
     // A series that stops half way, for gap handling (its own name: bare selectors
     // differ after its end, Prometheus looking back 5m and VM one step).
     let l = Labels::from_pairs(&[("__name__", "sparse"), ("room", "attic")]);

@@ -554,7 +554,8 @@ pub(crate) fn tlast_over_time(w: &VmWin) -> f64 {
     w.s.last().map_or(NAN, |x| secs(x.t))
 }
 
-/// `tlast_change_over_time`: the time of the last value change.
+/// `tlast_change_over_time`: the time of the last value change (the first sample's time
+/// when the series has no earlier sample).
 pub(crate) fn tlast_change_over_time(w: &VmWin) -> f64 {
     let Some(last) = w.s.last() else { return NAN };
     for k in (1..w.s.len()).rev() {
@@ -562,9 +563,10 @@ pub(crate) fn tlast_change_over_time(w: &VmWin) -> f64 {
             return secs(w.s[k].t);
         }
     }
+    // No change inside the window: the series appearing counts as a change.
     match w.prev {
-        Some(p) if p.v != last.v => secs(w.s[0].t),
-        _ => NAN,
+        Some(p) if p.v == last.v => NAN,
+        _ => secs(w.s[0].t),
     }
 }
 
@@ -790,6 +792,18 @@ mod tests {
         let s = samples(&[(0, 1.0), (10, 1.0), (50, 1.0), (60, STALE_NAN)]);
         assert_eq!(duration_over_time(&win(&s, None, &[15.0])), 20.0);
         assert_eq!(stale_samples_over_time(&win(&s, None, &[])), 1.0);
+    }
+
+    #[test]
+    fn last_change_of_a_constant_window() {
+        let s = samples(&[(10, 5.0), (20, 5.0)]);
+        // No earlier sample: the series appearing is the change.
+        assert_eq!(tlast_change_over_time(&win(&s, None, &[])), 10.0);
+        // An equal earlier sample: no change at all.
+        let p = Some(Sample::new(0, 5.0));
+        assert!(tlast_change_over_time(&win(&s, p, &[])).is_nan());
+        let p = Some(Sample::new(0, 4.0));
+        assert_eq!(tlast_change_over_time(&win(&s, p, &[])), 10.0);
     }
 
     #[test]
