@@ -101,9 +101,10 @@ static IMPLS: &[(&str, Impl)] = &[
         Impl::Rollup(r::double_exponential_smoothing),
     ),
     ("first_over_time", Impl::Rollup(r::first_over_time)),
+    // MetricsQL's holt_winters (Prometheus 3 renamed its own double_exponential_smoothing).
     (
         "holt_winters",
-        Impl::Rollup(r::double_exponential_smoothing),
+        Impl::Vm(VmRollup::new(vr::holt_winters).keep()),
     ),
     ("idelta", Impl::Rollup(r::idelta)),
     ("increase", Impl::Rollup(r::increase)),

@@ -197,6 +197,33 @@ pub(crate) fn delta(w: &VmWin) -> f64 {
     s.last().map_or(0.0, |x| x.v - prev)
 }
 
+/// VM's `holt_winters(m, sf, tf)`: double exponential smoothing seeded with the previous
+/// sample (or the first one), the trend with the first change.
+pub(crate) fn holt_winters(w: &VmWin) -> f64 {
+    let (sf, tf) = (param(w), w.params.get(1).copied().unwrap_or(NAN));
+    if w.s.is_empty() {
+        return w.prev.map_or(NAN, |p| p.v);
+    }
+    let unit = |x: f64| x > 0.0 && x < 1.0;
+    if !unit(sf) || !unit(tf) {
+        return NAN;
+    }
+    let (mut s0, rest) = match w.prev {
+        Some(p) => (p.v, w.s),
+        None => (w.s[0].v, &w.s[1..]),
+    };
+    let Some(first) = rest.first() else {
+        return s0;
+    };
+    let mut b0 = first.v - s0;
+    for x in rest {
+        let s1 = sf * x.v + (1.0 - sf) * (s0 + b0);
+        b0 = tf * (s1 - s0) + (1.0 - tf) * b0;
+        s0 = s1;
+    }
+    s0
+}
+
 /// `range_over_time`: max minus min.
 pub(crate) fn range_over_time(w: &VmWin) -> f64 {
     let (lo, hi) = w
@@ -804,6 +831,17 @@ mod tests {
         assert!(tlast_change_over_time(&win(&s, p, &[])).is_nan());
         let p = Some(Sample::new(0, 4.0));
         assert_eq!(tlast_change_over_time(&win(&s, p, &[])), 10.0);
+    }
+
+    #[test]
+    fn holt_winters_starts_from_the_previous_sample() {
+        let s = samples(&[(10, 2.0), (20, 4.0)]);
+        // s0 = 0 (previous), b0 = 2 - 0; then s = .5*2 + .5*(0+2) = 2, b = .5*2 + .5*2 = 2;
+        // s = .5*4 + .5*(2+2) = 4.
+        let p = Some(Sample::new(0, 0.0));
+        assert_eq!(holt_winters(&win(&s, p, &[0.5, 0.5])), 4.0);
+        assert!(holt_winters(&win(&s, p, &[1.5, 0.5])).is_nan());
+        assert_eq!(holt_winters(&win(&[], p, &[0.5, 0.5])), 0.0);
     }
 
     #[test]
