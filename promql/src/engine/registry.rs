@@ -327,7 +327,10 @@ impl Ev<'_> {
     /// Evaluates a function call.
     pub fn call(&self, c: &Call, g: &Grid) -> EvalResult<Val> {
         match lookup(c.func) {
-            Some(Impl::Rollup(f)) => Ok(keep_metric_names(c, self.rollup(c, f, g)?)),
+            Some(Impl::Rollup(f)) => {
+                let explicit = self.explicit_window(c, g)?;
+                Ok(keep_metric_names(c, self.rollup(&explicit, f, g)?))
+            }
             Some(Impl::Map(f)) if c.keep_metric_names => self.map_keeping_names(c, g, f),
             Some(Impl::Map(f)) => self.map_values(c, g, |v, _| Some(f(v))),
             Some(Impl::Custom(f)) => f(self, c, g),

@@ -26,6 +26,7 @@ pub(crate) mod transforms;
 pub(crate) mod vmrange;
 pub(crate) mod window;
 
+use gnomon_tsdb_core::model::TimeRange;
 use rayon::prelude::*;
 
 use super::error::EvalResult;
@@ -116,6 +117,56 @@ pub(crate) fn implicit_window(vs: &VectorSelector, g: &Grid) -> MatrixSelector {
     MatrixSelector {
         selector: vs.clone(),
         range: Duration::Millis(window::vm_step(g)),
+    }
+}
+
+/// The PromQL rollups VM widens to the scrape interval when their window is left out
+/// (VM's list of rollups that may adjust the window, restricted to PromQL's).
+const WIDENED: &[&str] = &["rate", "irate", "deriv"];
+
+/// How much data past the first window the scrape-interval estimate reads: it needs
+/// the first 20 gaps, 2h covers them down to one sample every 6 minutes.
+const PEEK: i64 = 2 * 3600 * 1000;
+
+impl Ev<'_> {
+    /// A PromQL rollup call written without a window (`rate(x)`) with the window VM
+    /// would use made explicit: the step, and for `rate`, `irate` and `deriv` at least
+    /// the largest max-previous-interval of the selected series (VM's scrape-interval
+    /// estimate plus jitter allowance, from the series' first two hours in the query).
+    /// Other calls come back unchanged.
+    ///
+    /// # Errors
+    /// Storage failures while estimating the scrape interval.
+    pub(crate) fn explicit_window<'c>(
+        &self,
+        c: &'c Call,
+        g: &Grid,
+    ) -> EvalResult<std::borrow::Cow<'c, Call>> {
+        let mi = rollup_index(c);
+        let Some(Expr::Vector(vs)) = c.args.get(mi) else {
+            return Ok(std::borrow::Cow::Borrowed(c));
+        };
+        let step = window::vm_step(g);
+        let mut range = step;
+        if WIDENED.contains(&c.func.name) {
+            let eff = self.eff_times(g, vs.at.as_ref(), vs.offset.as_ref());
+            let lo = eff.iter().copied().min().unwrap_or(0);
+            let hi = eff.iter().copied().max().unwrap_or(-1);
+            // The estimate reads the first 20 gaps, so two hours of data are plenty.
+            let first = lo - step - window::MAX_SILENCE;
+            let tr = TimeRange::new(first, hi.min(lo + PEEK));
+            for s in self.q.select(&vs.all_matchers(), tr)? {
+                let s = s?;
+                let si = window::scrape_interval(&s.samples);
+                range = range.max(window::max_prev_interval(si));
+            }
+        }
+        let mut out = c.clone();
+        out.args[mi] = Expr::Matrix(MatrixSelector {
+            selector: vs.clone(),
+            range: Duration::Millis(range),
+        });
+        Ok(std::borrow::Cow::Owned(out))
     }
 }
 

@@ -235,6 +235,29 @@ fn vm_rollups_see_the_previous_sample() {
 }
 
 #[test]
+fn implicit_windows_of_rate_like_rollups_cover_the_scrape_interval() {
+    // g{i="2"} every 60s; a 10s step. deriv(x) reads max(10s, 60s + 60s/8) = 67.5s,
+    // which holds two samples at each minute; sum_over_time(x) reads the bare step.
+    let st = store();
+    let run = |q: &str| {
+        let expr = crate::parse(q).unwrap();
+        match engine().range(&st, &expr, 60_000, 120_000, 10_000).unwrap() {
+            Value::Matrix(m) => m,
+            other => panic!("{other:?}"),
+        }
+    };
+    let d = run(r#"deriv(g{i="2"})"#);
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        d[0].samples.first().map(|x| (x.t, x.v)),
+        Some((60_000, 10.0 / 60.0))
+    );
+    let s = run(r#"sum_over_time(g{i="2"})"#);
+    let times: Vec<i64> = s[0].samples.iter().map(|x| x.t).collect();
+    assert_eq!(times, vec![60_000, 120_000]);
+}
+
+#[test]
 fn aggregations() {
     assert_eq!(one("median(g)")[1], Some(11.0));
     assert_eq!(one("sum2(g)")[1], Some(404.0));
