@@ -193,7 +193,7 @@ pub(crate) fn label_value(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
             *slot = slot.and(x);
         }
     }
-    v.retain(|s| s.vals.iter().any(Option::is_some));
+    // Series without a number stay, so that `label_value(q, "l") default 0` works.
     Ok(Val::Vector(v))
 }
 

@@ -95,7 +95,9 @@ impl Ev<'_> {
         } else {
             inp.series.iter().map(one).collect()
         };
-        Ok(window::vector(out))
+        // Series without any value stay (VM keeps them until the result is returned), so
+        // that `default` and `union` see them.
+        Ok(Val::Vector(out))
     }
 }
 

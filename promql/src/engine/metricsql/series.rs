@@ -1,5 +1,5 @@
 //! Transforms that see each series across all steps of the query: `range_*` (a value
-//! over the whole range, written at every step), `running_*` (cumulative), gap filling
+//! over the whole range, written at the steps that have a value), `running_*` (cumulative), gap filling
 //! (`interpolate`, `keep_last_value`, `keep_next_value`), `smooth_exponential`,
 //! `remove_resets`, `drop_empty_series`.
 
@@ -36,15 +36,16 @@ fn present(v: &Vals) -> Vec<f64> {
     v.iter().flatten().copied().collect()
 }
 
-/// Writes `x` at every step (VM's `setLastValues`), nothing when the series is empty.
-fn fill_all(v: &mut Vals, x: Option<f64>) {
-    if v.iter().any(Option::is_some) {
-        v.iter_mut().for_each(|s| *s = x.filter(|x| !x.is_nan()));
+/// Writes `x` at the steps that have a value.
+fn fill_present(v: &mut Vals, x: Option<f64>) {
+    let x = x.filter(|x| !x.is_nan());
+    for s in v.iter_mut().filter(|s| s.is_some()) {
+        *s = x;
     }
 }
 
-/// A `range_*` statistic; `keep`: the name stays (VM keeps it for `range_first`,
-/// `range_last`, `range_median` and `range_quantile`, not for the `running_*`-based ones).
+/// A `range_*` statistic written at the steps that have a value; `keep`: the name stays
+/// (VM keeps it for `range_first`, `range_last`, `range_median` and `range_quantile`).
 fn range_stat(
     ev: &Ev,
     c: &Call,
@@ -57,17 +58,27 @@ fn range_stat(
         let mut p = present(v);
         let last = v.len().saturating_sub(1);
         let x = (!p.is_empty()).then(|| stat(&mut p, last));
-        fill_all(v, x);
+        fill_present(v, x);
+    })
+}
+
+/// VM's `range_avg`/`range_min`/`range_max`/`range_sum`: the last value of the running
+/// fold, written from the first value on.
+fn range_running(ev: &Ev, c: &Call, g: &Grid, f: fn(f64, f64, usize) -> f64) -> EvalResult<Val> {
+    per_series(ev, c, g, 0, false, |v, _| {
+        running_fold(v, f);
+        let last = v.iter().rev().flatten().next().copied();
+        fill_present(v, last);
     })
 }
 
 /// `range_avg(q)`.
 pub(crate) fn range_avg(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, false, |p, _| mean_stddev(p.iter().copied()).0)
+    range_running(ev, c, g, avg_step)
 }
 /// `range_sum(q)`.
 pub(crate) fn range_sum(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, false, |p, _| p.iter().sum())
+    range_running(ev, c, g, |a, b, _| a + b)
 }
 /// `range_min(q)`.
 pub(crate) fn range_min(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
@@ -77,9 +88,7 @@ pub(crate) fn range_min(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 }
 /// `range_max(q)`.
 pub(crate) fn range_max(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    range_stat(ev, c, g, 0, false, |p, _| {
-        p.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-    })
+    range_running(ev, c, g, |a, b, _| a.max(b))
 }
 /// `range_first(q)`.
 pub(crate) fn range_first(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
@@ -225,18 +234,28 @@ pub(crate) fn range_trim_zscore(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> 
 }
 
 /// A cumulative fold from the first value on, carried over steps without a value.
-fn running(ev: &Ev, c: &Call, g: &Grid, f: fn(f64, f64, usize) -> f64) -> EvalResult<Val> {
-    per_series(ev, c, g, 0, false, |v, _| {
-        let mut acc: Option<f64> = None;
-        let mut n = 0;
-        for x in v.iter_mut() {
-            if let Some(y) = *x {
-                n += 1;
-                acc = Some(acc.map_or(y, |a| f(a, y, n)));
-            }
-            *x = acc;
+/// `f(acc, value, k)` gets the step's position `k` counted from 1 at the first value
+/// (VM's `idx`: steps without a value count too).
+fn running_fold(v: &mut Vals, f: fn(f64, f64, usize) -> f64) {
+    let mut acc: Option<(f64, usize)> = None;
+    for (i, x) in v.iter_mut().enumerate() {
+        if let Some(y) = *x {
+            acc = Some(match acc {
+                None => (y, i),
+                Some((a, first)) => (f(a, y, i - first + 1), first),
+            });
         }
-    })
+        *x = acc.map(|a| a.0);
+    }
+}
+
+/// VM's running mean step: `a + (b - a) / k` with `k` the step position.
+fn avg_step(a: f64, b: f64, k: usize) -> f64 {
+    a + (b - a) / k as f64
+}
+
+fn running(ev: &Ev, c: &Call, g: &Grid, f: fn(f64, f64, usize) -> f64) -> EvalResult<Val> {
+    per_series(ev, c, g, 0, false, |v, _| running_fold(v, f))
 }
 
 /// `running_sum(q)`.
@@ -253,7 +272,7 @@ pub(crate) fn running_max(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 }
 /// `running_avg(q)`.
 pub(crate) fn running_avg(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
-    running(ev, c, g, |a, b, n| a + (b - a) / n as f64)
+    running(ev, c, g, avg_step)
 }
 
 /// `smooth_exponential(q, sf)`: an exponential moving average with factor `sf`.
@@ -270,7 +289,9 @@ pub(crate) fn smooth_exponential(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
                 }
                 _ => {}
             }
-            *x = avg;
+            if x.is_some() {
+                *x = avg;
+            }
         }
     })
 }
@@ -287,9 +308,18 @@ pub(crate) fn remove_resets(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     })
 }
 
-/// `interpolate(q)`: gaps between two values filled on the straight line between them.
+/// `interpolate(q)`: gaps between two values filled on the straight line between them,
+/// the steps before the first and after the last value with that value.
 pub(crate) fn interpolate(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     per_series(ev, c, g, 0, true, |v, _| {
+        // Before the first and after the last value: that value (VM).
+        let first = v.iter().position(Option::is_some);
+        let last = v.iter().rposition(Option::is_some);
+        if let (Some(f), Some(l)) = (first, last) {
+            let (fv, lv) = (v[f], v[l]);
+            v[..f].iter_mut().for_each(|x| *x = fv);
+            v[l + 1..].iter_mut().for_each(|x| *x = lv);
+        }
         let mut prev: Option<(usize, f64)> = None;
         for i in 0..v.len() {
             let Some(y) = v[i] else { continue };

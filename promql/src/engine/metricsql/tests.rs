@@ -72,7 +72,7 @@ fn gap_filling() {
     );
     assert_eq!(
         one(&format!("interpolate({q})")),
-        vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0), None]
+        vec![Some(1.0), Some(2.0), Some(3.0), Some(4.0), Some(4.0)]
     );
     assert_eq!(
         one(&format!("keep_last_value({q})")),
@@ -99,26 +99,20 @@ fn running_and_range() {
         one(&format!("running_max({q})")),
         vec![Some(1.0), Some(2.0), Some(2.0), Some(4.0), Some(4.0)]
     );
+    // VM divides by the position since the first value, gaps included: 1.5 + 2.5 / 4.
     assert_eq!(
         one(&format!("running_avg({q})")),
-        vec![
-            Some(1.0),
-            Some(1.5),
-            Some(1.5),
-            Some(7.0 / 3.0),
-            Some(7.0 / 3.0)
-        ]
+        vec![Some(1.0), Some(1.5), Some(1.5), Some(2.125), Some(2.125)]
     );
-    // range_* write the statistic over all present points at every step.
-    assert_eq!(one(&format!("range_avg({q})")), vec![Some(7.0 / 3.0); 5]);
-    assert_eq!(one(&format!("range_last({q})")), vec![Some(4.0); 5]);
-    assert_eq!(
-        one(&format!("range_quantile(0.5, {q})")),
-        vec![Some(2.0); 5]
-    );
+    // range_avg is the last running_avg, from the first value on; range_last and
+    // range_quantile write at the steps that have a value.
+    let at = |x: f64| vec![Some(x), Some(x), None, Some(x), None];
+    assert_eq!(one(&format!("range_avg({q})")), vec![Some(2.125); 5]);
+    assert_eq!(one(&format!("range_last({q})")), at(4.0));
+    assert_eq!(one(&format!("range_quantile(0.5, {q})")), at(2.0));
     assert_eq!(
         one(&format!("smooth_exponential({q}, 0.5)")),
-        vec![Some(1.0), Some(1.5), Some(1.5), Some(2.75), Some(2.75)]
+        vec![Some(1.0), Some(1.5), None, Some(2.75), None]
     );
     assert_eq!(
         one(r#"remove_resets(c)"#),
