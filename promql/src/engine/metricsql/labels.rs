@@ -10,9 +10,22 @@ use gnomon_tsdb_core::model::{Labels, METRIC_NAME};
 use regex::Regex;
 
 use crate::engine::error::{EvalError, EvalResult};
-use crate::engine::eval::{Ev, Grid, StepSeries, Val, merge_same_labels};
+use crate::engine::eval::{Ev, Grid, StepSeries, Val, drop_metric_name, merge_same_labels};
 use crate::engine::functions::{natural_cmp, string_arg};
 use crate::parser::ast::Call;
+
+/// Evaluates the series argument with the names already dropped by inner functions
+/// removed now: VM drops names at once, so label functions never see them.
+fn series_arg(ev: &Ev, c: &Call, i: usize, g: &Grid) -> EvalResult<Vec<StepSeries>> {
+    let mut v = ev.eval_vector(&c.args[i], g)?;
+    for s in &mut v {
+        if s.drop_name {
+            s.labels = drop_metric_name(&s.labels);
+            s.drop_name = false;
+        }
+    }
+    Ok(v)
+}
 
 /// The string arguments from index `from` on.
 fn strings(c: &Call, from: usize) -> EvalResult<Vec<&str>> {
@@ -38,7 +51,7 @@ fn relabel(
     g: &Grid,
     f: impl Fn(&Labels, &mut gnomon_tsdb_core::model::LabelsBuilder),
 ) -> EvalResult<Val> {
-    let mut v = ev.eval_vector(&c.args[0], g)?;
+    let mut v = series_arg(ev, c, 0, g)?;
     for s in &mut v {
         let mut b = s.labels.builder();
         f(&s.labels, &mut b);
@@ -181,7 +194,7 @@ pub(crate) fn label_graphite_group(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Va
 /// `label_value(q, "label")`: the label's value parsed as a number, where `q` has a value.
 pub(crate) fn label_value(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let label = string_arg(c, 1)?;
-    let mut v = ev.eval_vector(&c.args[0], g)?;
+    let mut v = series_arg(ev, c, 0, g)?;
     for s in &mut v {
         s.drop_name = true;
         let x = s
@@ -198,7 +211,7 @@ pub(crate) fn label_value(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 }
 
 fn filter_series(ev: &Ev, c: &Call, g: &Grid, keep: impl Fn(&Labels) -> bool) -> EvalResult<Val> {
-    let mut v = ev.eval_vector(&c.args[0], g)?;
+    let mut v = series_arg(ev, c, 0, g)?;
     v.retain(|s| keep(&s.labels));
     Ok(Val::Vector(v))
 }
@@ -231,8 +244,8 @@ pub(crate) fn labels_equal(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
 /// one of them has with the same value.
 pub(crate) fn drop_common_labels(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
     let mut all: Vec<StepSeries> = Vec::new();
-    for a in &c.args {
-        all.extend(ev.eval_vector(a, g)?);
+    for i in 0..c.args.len() {
+        all.extend(series_arg(ev, c, i, g)?);
     }
     let mut counts: HashMap<(String, String), usize> = HashMap::new();
     for s in &all {
@@ -257,7 +270,7 @@ pub(crate) fn drop_common_labels(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val>
 
 fn sort_numeric(ev: &Ev, c: &Call, g: &Grid, desc: bool) -> EvalResult<Val> {
     let names = strings(c, 1)?;
-    let mut v = ev.eval_vector(&c.args[0], g)?;
+    let mut v = series_arg(ev, c, 0, g)?;
     v.sort_by(|a, b| {
         for n in &names {
             let (x, y) = (a.labels.get(n).unwrap_or(""), b.labels.get(n).unwrap_or(""));
