@@ -184,6 +184,11 @@ fn label_functions() {
         names("drop_common_labels(g)"),
         vec![r#"{i="1"}"#, r#"{i="2"}"#]
     );
+    // A name a rollup dropped is gone for label functions too (VM drops it at once).
+    assert_eq!(
+        names(r#"label_copy(lag(c[1m]), "__name__", "n")"#),
+        vec![r#"{i="1"}"#]
+    );
     assert_eq!(
         one(r#"label_value(label_set(c, "n", "2.5"), "n")"#),
         vec![Some(2.5), Some(2.5), Some(2.5), Some(2.5), None]
