@@ -15,6 +15,29 @@
 //! VM's rollups differ from Prometheus': no extrapolation, the sample before the window
 //! counts, and a window left out is the step (widened to the scrape interval for
 //! `rate`-like functions). PromQL's own functions keep Prometheus' semantics.
+//!
+//! The rules below were pinned against VictoriaMetrics 1.79 by
+//! `tests/metricsql_vs_vm.rs` (its skip file lists what intentionally differs):
+//!
+//! - A window sees the samples in `(t - window, t]`; the sample before it counts as VM's
+//!   `prevValue` when it lies within the max previous interval (the 0.6 quantile of the
+//!   first 20 gaps plus a jitter allowance) and a sample follows the window start.
+//! - Windows shorter than that interval are widened only for the functions VM lists
+//!   (`default_rollup`, `deriv_fast`, `ideriv`, `rate_over_sum`, `scrape_interval`, the
+//!   `rollup*` family; of PromQL's, `rate`, `irate`, `deriv`), never inside
+//!   `aggr_over_time`.
+//! - Rollups drop the metric name except `default_rollup`, `geomean_over_time`,
+//!   `hoeffding_bound_*`, `holt_winters`, `median_over_time`, `mode_over_time`,
+//!   `quantiles_over_time`, `rollup`, `rollup_candlestick`, `timestamp_with_name`.
+//!   Names are dropped at once: label functions do not see them.
+//! - Series without any value stay in intermediate results, so `default` and `union`
+//!   see them.
+//! - `running_*` carry the last value over gaps and `running_avg` divides by the
+//!   position since the first value; `range_avg`/`min`/`max`/`sum` are the last running
+//!   value from the first value on; `range_first`/`last`/`median`/`quantile` and
+//!   `smooth_exponential` write only where the input has a value.
+//! - `rollup_candlestick` at `t` is the candle of the window ending one step later;
+//!   `histogram()` returns cumulative `le` buckets.
 
 pub(crate) mod aggregates;
 pub(crate) mod labels;
