@@ -59,7 +59,8 @@ static IMPLS: &[(&str, Impl)] = &[
     ("exp", Impl::Map(f64::exp)),
     ("floor", Impl::Map(f64::floor)),
     ("histogram_fraction", Impl::Custom(h::histogram_fraction)),
-    ("histogram_quantile", Impl::Custom(h::histogram_quantile)),
+    // PromQL's, reading VM buckets too (see metricsql::transforms).
+    ("histogram_quantile", Impl::Custom(mt::histogram_quantile)),
     ("histogram_quantiles", Impl::Custom(h::histogram_quantiles)),
     ("hour", Impl::Custom(d::date_fn)),
     ("info", Impl::Custom(super::info::info)),

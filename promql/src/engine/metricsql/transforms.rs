@@ -9,7 +9,7 @@ use gnomon_tsdb_core::model::Labels;
 use super::vmrange;
 use crate::engine::error::{EvalError, EvalResult};
 use crate::engine::eval::{Ev, Grid, StepSeries, Val, drop_metric_name};
-use crate::parser::ast::Call;
+use crate::parser::ast::{Call, Expr, Grouping};
 
 /// `union(q1, q2, …)`: the series of every argument; of series with equal labels the
 /// first one wins.
@@ -395,6 +395,48 @@ pub(crate) fn prometheus_le(series: Vec<StepSeries>) -> Vec<StepSeries> {
         }
     }
     out
+}
+
+/// True when `e` visibly works with VM `vmrange` buckets: it calls `histogram_over_time`
+/// or `histogram`, groups by `vmrange`, or matches on it.
+fn uses_vmrange(e: &Expr) -> bool {
+    let names_vmrange =
+        |ms: &[gnomon_tsdb_core::model::Matcher]| ms.iter().any(|m| m.name == "vmrange");
+    match e {
+        Expr::Vector(vs) => names_vmrange(&vs.matchers),
+        Expr::Matrix(m) => names_vmrange(&m.selector.matchers),
+        Expr::Subquery(sq) => uses_vmrange(&sq.expr),
+        Expr::Neg(x) => uses_vmrange(x),
+        Expr::Binary(b) => uses_vmrange(&b.lhs) || uses_vmrange(&b.rhs),
+        Expr::Call(c) => c.func.name == "histogram_over_time" || c.args.iter().any(uses_vmrange),
+        Expr::Aggregate(a) => {
+            let grouped = match &a.grouping {
+                Some(Grouping::By(n)) => n.iter().any(|x| x == "vmrange"),
+                _ => false,
+            };
+            a.func.name == "histogram" || grouped || a.args.iter().any(uses_vmrange)
+        }
+        Expr::Number(_) | Expr::String(_) | Expr::Special(_) => false,
+    }
+}
+
+/// `histogram_quantile(phi, buckets)`: PromQL's, reading VM `vmrange` buckets too when
+/// the argument visibly produces them (they are turned into `le` buckets first, as
+/// `prometheus_buckets` does).
+pub(crate) fn histogram_quantile(ev: &Ev, c: &Call, g: &Grid) -> EvalResult<Val> {
+    let def = crate::parser::functions::lookup("prometheus_buckets");
+    match (def, c.args.get(1)) {
+        (Some(def), Some(arg)) if uses_vmrange(arg) => {
+            let mut wrapped = c.clone();
+            wrapped.args[1] = Expr::Call(Call {
+                func: def,
+                args: vec![arg.clone()],
+                keep_metric_names: false,
+            });
+            crate::engine::histogram::histogram_quantile(ev, &wrapped, g)
+        }
+        _ => crate::engine::histogram::histogram_quantile(ev, c, g),
+    }
 }
 
 /// `prometheus_buckets(q)`: VM `vmrange` buckets as cumulative Prometheus `le` buckets.
