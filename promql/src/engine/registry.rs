@@ -311,6 +311,10 @@ static IMPLS: &[(&str, Impl)] = &[
         "sort_by_label_numeric_desc",
         Impl::Custom(ml::sort_by_label_numeric_desc),
     ),
+    (
+        "timezone_offset",
+        Impl::Custom(super::metricsql::tz::timezone_offset),
+    ),
     ("union", Impl::Custom(mt::union)),
 ];
 

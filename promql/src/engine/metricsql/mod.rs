@@ -11,6 +11,7 @@
 //! | `transforms` | the other transforms (`union`, `bitmap_*`, `histogram_share`, …) |
 //! | `aggregates` | `median`, `mode`, `share`, `outliersk`, `topk_*`, `quantiles`, … |
 //! | `ops` | the `default`, `if` and `ifnot` operators and the `limit N` clause |
+//! | `tz` | `timezone_offset` from the system tz database |
 //!
 //! VM's rollups differ from Prometheus': no extrapolation, the sample before the window
 //! counts, and a window left out is the step (widened to the scrape interval for
@@ -46,6 +47,7 @@ pub(crate) mod ops;
 pub(crate) mod rollups;
 pub(crate) mod series;
 pub(crate) mod transforms;
+pub(crate) mod tz;
 pub(crate) mod vmrange;
 pub(crate) mod window;
 
