@@ -58,8 +58,15 @@ impl Ev<'_> {
             return Ok(Vec::new());
         };
         let name = a.func.name;
-        if a.limit.is_some() {
-            return Err(unsupported("the MetricsQL `limit` clause"));
+        if let Some(n) = a.limit {
+            let all = AggregateExpr {
+                limit: None,
+                ..a.clone()
+            };
+            return Ok(super::metricsql::ops::limit(self.aggregate(&all, g)?, n));
+        }
+        if a.func.metricsql {
+            return self.mql_aggregate(a, g);
         }
         let param: Option<Vec<f64>> = match a.param() {
             Some(Expr::String(_)) | None => None,

@@ -90,7 +90,7 @@ impl Ev<'_> {
     /// Evaluates `lhs op rhs`.
     pub fn binary(&self, b: &BinaryExpr, g: &Grid) -> EvalResult<Val> {
         if b.op.is_metricsql() {
-            return Err(unsupported(&format!("the `{}` operator", b.op.as_str())));
+            return self.mql_binary(b, g);
         }
         let l = self.eval(&b.lhs, g)?;
         let r = self.eval(&b.rhs, g)?;

@@ -49,6 +49,7 @@ mod functions;
 mod histogram;
 mod info;
 pub mod memstore;
+mod metricsql;
 mod modifiers;
 mod registry;
 mod rollup;

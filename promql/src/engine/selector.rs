@@ -89,9 +89,8 @@ impl Ev<'_> {
         match e {
             Expr::Matrix(m) => self.matrix_selector(m, g),
             Expr::Subquery(sq) => self.subquery(sq, g),
-            _ => Err(unsupported(
-                "a rollup of an instant vector (MetricsQL implicit window)",
-            )),
+            Expr::Vector(vs) => self.matrix_selector(&super::metricsql::implicit_window(vs, g), g),
+            _ => Err(unsupported("a rollup of this expression")),
         }
     }
 
