@@ -9,7 +9,12 @@
 //! | [`graphite`] | Graphite plaintext, with tags |
 //! | [`opentsdb`] | OpenTSDB telnet `put` lines and HTTP `/api/put` JSON |
 //! | [`csv`] | CSV with VictoriaMetrics' `format=` column spec |
+//!
+//! Every parser is pure and never panics: arbitrary bytes give a typed error.
 
+pub mod csv;
+pub mod graphite;
 pub mod influx;
+pub mod opentsdb;
 pub mod remote_write;
 pub mod vmjson;
