@@ -95,7 +95,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<GraphiteLine<'_>>, GraphiteError
             let secs = parse_number(ttext)
                 .filter(|s| s.is_finite())
                 .ok_or_else(|| err(tat, GraphiteErrorKind::InvalidTimestamp(ttext.to_owned())))?;
-            (secs >= 0.0).then(|| (secs * 1000.0) as i64)
+            (secs >= 0.0).then_some((secs * 1000.0) as i64)
         }
     };
     if let Some((rat, rest)) = fields.next() {
