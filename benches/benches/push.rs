@@ -8,7 +8,10 @@
 //! - `remote_write/decode+labels`: the same, building each series' `Labels` (cache miss);
 //! - `remote_write/prost`: prost-derived messages decoding into owned structs, the
 //!   alternative the hand-written reader was measured against;
-//! - `influx/parse` and `influx/parse+labels`: line protocol, one line per sample.
+//! - `influx/parse` and `influx/parse+labels`: line protocol, one line per sample;
+//! - `into_storage/*`: decode and append into a `Storage` (series cache warm after the
+//!   first iteration) with one commit per request, as the handlers do; remote write keys
+//!   series by their label bytes, Influx builds labels per sample.
 //!
 //! `cargo bench -p gnomon-benches --bench push`
 
@@ -18,7 +21,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use gnomon_scrape::push::influx::{InfluxNaming, parse_line};
 use gnomon_scrape::push::remote_write::{WriteRequest, decompress, encode};
 use gnomon_scrape::textparse::{Entry, Format, Parser};
-use gnomon_tsdb_core::model::{Label, Labels, METRIC_NAME, Sample};
+use gnomon_tsdb_core::model::{Appender, Label, Labels, METRIC_NAME, Sample};
+use gnomon_tsdb_core::{Options, Storage};
 use prost::Message;
 
 /// The shared folder (see `textparse.rs`).
@@ -191,6 +195,87 @@ fn bench_push(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = Storage::open(
+        dir.path(),
+        Options {
+            retention: std::time::Duration::from_secs(100 * 365 * 86_400),
+            ..Options::default()
+        },
+    )
+    .expect("open storage");
+    let mut g = c.benchmark_group("into_storage");
+    g.throughput(Throughput::Elements(n));
+    g.bench_function("remote_write", |b| {
+        let mut app = storage.appender();
+        let mut key = Vec::new();
+        b.iter(|| {
+            let msg = decompress(&rw, 1 << 30).expect("valid");
+            let req = WriteRequest::parse(&msg).expect("valid");
+            for ts in &req.series {
+                key.clear();
+                key.extend_from_slice(b"rw:");
+                key.extend_from_slice(ts.label_key().expect("labels lead"));
+                for s in ts.samples() {
+                    app.append_keyed(&key, &mut || ts.to_labels(), s)
+                        .expect("append");
+                }
+            }
+            app.commit().expect("commit");
+        })
+    });
+    g.bench_function("influx", |b| {
+        let mut app = storage.appender();
+        let mut key = Vec::new();
+        b.iter(|| {
+            for line in influx.split(|&b| b == b'\n') {
+                if let Some(l) = parse_line(line).expect("valid") {
+                    let t = l.timestamp.unwrap_or(0) / 1_000_000;
+                    for (field, v) in &l.fields {
+                        // As the handler does: the raw measurement+tags text and the
+                        // field name key the series; labels are built on a miss only.
+                        key.clear();
+                        key.extend_from_slice(b"influx:");
+                        key.extend_from_slice(&(l.raw_key.len() as u64).to_le_bytes());
+                        key.extend_from_slice(l.raw_key.as_bytes());
+                        key.extend_from_slice(field.as_bytes());
+                        let mut labels = || {
+                            let mut pairs: Vec<Label> = l
+                                .tags
+                                .iter()
+                                .map(|(k, v)| Label::new(k.as_ref(), v.as_ref()))
+                                .collect();
+                            pairs.push(Label::new(METRIC_NAME, l.metric_name(field, &naming)));
+                            Labels::new(pairs)
+                        };
+                        app.append_keyed(&key, &mut labels, Sample::new(t, *v))
+                            .expect("append");
+                    }
+                }
+            }
+            app.commit().expect("commit");
+        })
+    });
+    g.bench_function("prometheus_text", |b| {
+        let mut app = storage.appender();
+        b.iter(|| {
+            for e in Parser::new(&text, Format::PrometheusText) {
+                if let Entry::Sample(s) = e.expect("valid") {
+                    let sample = Sample::new(TS, s.value);
+                    if s.key_is_raw() {
+                        app.append_keyed(s.series, &mut || s.labels(), sample)
+                            .expect("append");
+                    } else {
+                        app.append(&s.labels(), sample).expect("append");
+                    }
+                }
+            }
+            app.commit().expect("commit");
+        })
+    });
+    g.finish();
+    drop(storage);
 }
 
 criterion_group!(benches, bench_push);

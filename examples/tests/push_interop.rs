@@ -338,3 +338,35 @@ fn socket_listeners_and_undecodable_bodies() {
         "# TYPE ok_v untyped\nok_v{db=\"x\"} 1 1560277406000\n"
     );
 }
+
+/// Influx series are cached by their raw text; the names still follow the naming flags
+/// line by line (one field or several) and the `db` argument.
+#[test]
+fn influx_series_keys_follow_naming_per_line() {
+    let dir = tempdir();
+    let gnomon = Server::start(
+        &data_dir(&dir),
+        &["-retentionPeriod=100y", "-influxSkipSingleField"],
+    );
+    for (path, body) in [
+        ("/write?precision=s", "m a=1 1560277406\n"),
+        ("/write?precision=s", "m a=2,b=3 1560277407\n"),
+        ("/write?precision=s&db=x", "m a=4 1560277408\n"),
+        ("/write?precision=s", "m a=5 1560277409\n"),
+    ] {
+        let r = gnomon.post(path, body.as_bytes());
+        assert_eq!(r.status, 204, "{}", r.text());
+    }
+    let text = wait_export(&gnomon, r#"{__name__=~"m.*"}"#, 4);
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(
+        lines,
+        vec![
+            r#"{"metric":{"__name__":"m","db":"x"},"values":[4],"timestamps":[1560277408000]}"#,
+            r#"{"metric":{"__name__":"m"},"values":[1,5],"timestamps":[1560277406000,1560277409000]}"#,
+            r#"{"metric":{"__name__":"m_a"},"values":[2],"timestamps":[1560277407000]}"#,
+            r#"{"metric":{"__name__":"m_b"},"values":[3],"timestamps":[1560277407000]}"#,
+        ]
+    );
+}

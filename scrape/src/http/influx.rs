@@ -85,6 +85,8 @@ fn ingest_lines(
     ctx: &LineContext<'_>,
     sink: &mut Sink<'_>,
 ) -> gnomon_tsdb_core::Result<()> {
+    let mut key = context_key(ctx);
+    let ctx_key_len = key.len();
     for (i, raw) in data.split(|&b| b == b'\n').enumerate() {
         let line = match parse_line(raw) {
             Ok(Some(l)) => l,
@@ -107,26 +109,55 @@ fn ingest_lines(
                 }
             },
         };
-        let mut pairs: Vec<Label> = Vec::with_capacity(line.tags.len() + 2);
         let db_label = &ctx.opts.db_label;
-        if !db_label.is_empty() && !ctx.db.is_empty() {
-            pairs.push(Label::new(db_label.as_str(), ctx.db));
-        }
-        // Tags come after the db argument, so a `db` tag wins.
-        pairs.extend(
-            line.tags
-                .iter()
-                .map(|(k, v)| Label::new(k.as_ref(), v.as_ref())),
-        );
-        pairs.push(Label::new(METRIC_NAME, ""));
+        let with_db = !db_label.is_empty() && !ctx.db.is_empty();
+        key.truncate(ctx_key_len);
+        // With -influxSkipSingleField the name depends on the line's field count.
+        key.push(u8::from(line.fields_written == 1));
+        key.extend_from_slice(&(line.raw_key.len() as u64).to_le_bytes());
+        key.extend_from_slice(line.raw_key.as_bytes());
+        let line_key_len = key.len();
         for (field, value) in &line.fields {
-            if let Some(name) = pairs.last_mut() {
-                name.value = line.metric_name(field, &ctx.opts.naming);
-            }
-            sink.append(Labels::new(pairs.clone()), Sample::new(t, *value))?;
+            key.truncate(line_key_len);
+            key.extend_from_slice(field.as_bytes());
+            let mut labels = || {
+                let mut pairs: Vec<Label> = Vec::with_capacity(line.tags.len() + 2);
+                if with_db {
+                    pairs.push(Label::new(db_label.as_str(), ctx.db));
+                }
+                // Tags come after the db argument, so a `db` tag wins.
+                pairs.extend(
+                    line.tags
+                        .iter()
+                        .map(|(k, v)| Label::new(k.as_ref(), v.as_ref())),
+                );
+                pairs.push(Label::new(
+                    METRIC_NAME,
+                    line.metric_name(field, &ctx.opts.naming),
+                ));
+                Labels::new(pairs)
+            };
+            let sample = std::iter::once(Sample::new(t, *value));
+            sink.append_series(Some(&key), &mut labels, sample)?;
         }
     }
     Ok(())
+}
+
+/// The part of the series keys of a request that every line shares: what shapes names
+/// and labels besides the line itself (naming options, db label and argument), each
+/// length-prefixed so that no two contexts share a key.
+fn context_key(ctx: &LineContext<'_>) -> Vec<u8> {
+    // Starts with 0xff like the remote-write keys, then differs from them: their next
+    // bytes are "rw:".
+    let mut key = b"\xffinflux:".to_vec();
+    let n = &ctx.opts.naming;
+    key.push(u8::from(n.skip_single_field) | (u8::from(n.skip_measurement) << 1));
+    for part in [n.separator.as_str(), ctx.opts.db_label.as_str(), ctx.db] {
+        key.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        key.extend_from_slice(part.as_bytes());
+    }
+    key
 }
 
 fn version_header(resp: &mut Response) {

@@ -11,8 +11,9 @@ use gnomon_tsdb_core::model::{Label, Labels, Sample};
 use super::IngestCounters;
 use super::batch::Batch;
 
-/// Prefix of the raw series keys of binary protocols, so they never equal the text keys
-/// of Prometheus exposition lines (which start with a name character or `{`).
+/// Prefix of the raw series keys of remote write, so they never equal the text keys of
+/// Prometheus exposition lines (which start with a name character or `{`); Influx keys
+/// start with `\xffinflux:`.
 pub(super) const BINARY_KEY_PREFIX: &[u8] = b"\xffrw:";
 
 /// One request's path from parsed series to the batch.

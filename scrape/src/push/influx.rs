@@ -64,6 +64,9 @@ pub enum InfluxErrorKind {
 /// One parsed line. Borrowed from the input unless unescaping changed a name.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InfluxLine<'a> {
+    /// The measurement and tags as written (escaped): equal texts mean equal tag sets,
+    /// so it can key a series cache.
+    pub raw_key: &'a str,
     /// Measurement name.
     pub measurement: Cow<'a, str>,
     /// Tags in line order.
@@ -217,6 +220,7 @@ pub fn parse_line(line: &[u8]) -> Result<Option<InfluxLine<'_>>, InfluxError> {
         )
     };
     Ok(Some(InfluxLine {
+        raw_key: key,
         measurement,
         tags,
         fields,
