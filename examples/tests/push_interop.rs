@@ -190,11 +190,22 @@ remote_write:
     let series = wait_for_node_cpu(&gnomon, &target, &prom);
     check_node_series(&series, "node", &target);
     // Prometheus' own series about the scrape arrive too, and the query API sees them.
-    let q = gnomon.get(&format!(
+    let path = format!(
         "/api/v1/query?query={}",
         enc(&format!("up{{job=\"node\",instance=\"{target}\"}}"))
-    ));
-    assert_eq!(q.status, 200, "{}", q.text());
+    );
+    let deadline = Instant::now() + ARRIVAL_TIMEOUT;
+    loop {
+        let q = gnomon.get(&path);
+        assert_eq!(q.status, 200, "{}", q.text());
+        let result = q.json()["data"]["result"].clone();
+        if let Some(first) = result.as_array().and_then(|r| r.first()) {
+            assert_eq!(first["value"][1], "1", "{result}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "up never arrived: {}", q.text());
+        std::thread::sleep(Duration::from_millis(250));
+    }
     assert!(metric(&gnomon, r#"vm_rows_inserted_total{type="promremotewrite"}"#) > 0.0);
 }
 
