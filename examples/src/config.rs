@@ -93,6 +93,61 @@ pub const SERVER_FLAGS: &[FlagSpec] = &[
         help: "Show Gnomon version",
         kind: FlagKind::Bool,
     },
+    // Push ingestion (read by `listeners::PushConfig`).
+    FlagSpec {
+        name: "graphiteListenAddr",
+        default: "",
+        help: "TCP and UDP address to listen for Graphite plaintext data. Usually :2003 must be set. Doesn't work if empty",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "graphiteTrimTimestamp",
+        default: "1s",
+        help: "Trim timestamps for Graphite data to this duration. Minimum practical duration is 1s. Higher duration (i.e. 1m) may be used for reducing disk space usage for timestamp data",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "opentsdbListenAddr",
+        default: "",
+        help: "TCP and UDP address to listen for OpenTSDB metrics. Telnet put messages are accepted at this address. Usually :4242 must be set. Doesn't work if empty",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "influxMeasurementFieldSeparator",
+        default: "_",
+        help: "Separator for '{measurement}{separator}{field_name}' metric name when inserted via InfluxDB line protocol",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "influxSkipSingleField",
+        default: "false",
+        help: "Uses '{measurement}' instead of '{measurement}{separator}{field_name}' for metric name if InfluxDB line contains only a single field",
+        kind: FlagKind::Bool,
+    },
+    FlagSpec {
+        name: "influxSkipMeasurement",
+        default: "false",
+        help: "Uses '{field_name}' as a metric name while ignoring '{measurement}' and '-influxMeasurementFieldSeparator'",
+        kind: FlagKind::Bool,
+    },
+    FlagSpec {
+        name: "influxDBLabel",
+        default: "db",
+        help: "Default label for the DB name sent over '?db={db_name}' query parameter",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "influx.databaseNames",
+        default: "",
+        help: "Comma-separated list of database names to return from /query and /influx/query API. This can be needed for accepting data from Telegraf plugins such as https://github.com/fangli/fluent-plugin-influxdb",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "relabelConfig",
+        default: "",
+        help: "Optional path to a file with relabeling rules, which are applied to all the ingested metrics (Prometheus relabel_configs syntax, with VictoriaMetrics extensions)",
+        kind: FlagKind::String,
+    },
 ];
 
 /// TLS certificate and key files.
@@ -132,14 +187,16 @@ pub struct ServerConfig {
     pub disable_cache: bool,
     /// Minimum log level.
     pub log_level: log::LevelFilter,
+    /// Push-protocol settings and socket listeners.
+    pub push: crate::listeners::PushConfig,
 }
 
 impl ServerConfig {
     /// Builds the configuration; reads the machine's memory size for the cache budget.
     ///
     /// # Errors
-    /// [`FlagError::Invalid`] for `-tls` without files, a bad `-loggerLevel` or a
-    /// `-memory.allowedPercent` outside (0, 100].
+    /// [`FlagError::Invalid`] for `-tls` without files, a bad `-loggerLevel`, a
+    /// `-memory.allowedPercent` outside (0, 100] or a bad `-relabelConfig` file.
     pub fn from_flags(f: &Flags) -> Result<ServerConfig, FlagError> {
         let invalid = |flag: &str, why: &str| FlagError::Invalid {
             flag: flag.to_owned(),
@@ -190,12 +247,13 @@ impl ServerConfig {
             max_insert_bytes: usize::try_from(f.size("maxInsertRequestSize")).unwrap_or(usize::MAX),
             disable_cache: f.bool("search.disableCache"),
             log_level,
+            push: crate::listeners::PushConfig::from_flags(f)?,
         })
     }
 }
 
 /// `:8428` listens on every interface, as in Go.
-fn listen_addr(flag: &str) -> String {
+pub(crate) fn listen_addr(flag: &str) -> String {
     if flag.starts_with(':') {
         format!("0.0.0.0{flag}")
     } else {

@@ -11,6 +11,7 @@
 //! - [`auth`]: basic-auth middleware;
 //! - [`admin`]: delete_series, snapshots, force flush/merge, health;
 //! - [`metrics`]: `/metrics` rendering and request counting;
+//! - [`listeners`]: push settings, Graphite and OpenTSDB socket listeners;
 //! - [`serve`]: accept loop with graceful shutdown;
 //! - [`server`]: the whole server assembled, for the binary and for embedding;
 //! - [`ui`]: the embedded web UI at `/vmui/`.
@@ -21,6 +22,7 @@ pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod flags;
+pub mod listeners;
 pub mod logger;
 pub mod metrics;
 pub mod serve;

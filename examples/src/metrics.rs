@@ -121,17 +121,15 @@ pub fn render(s: &Stats, src: &MetricsSources, p: &ProcessStats) -> String {
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut m = |name: &str, value: String| lines.push((name.to_owned(), value));
     let rows = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed).to_string();
+    for p in gnomon_scrape::http::Protocol::ALL {
+        m(
+            &format!(r#"vm_rows_inserted_total{{type="{}"}}"#, p.type_label()),
+            rows(ingest.rows(p)),
+        );
+    }
     m(
-        r#"vm_rows_inserted_total{type="prometheus"}"#,
-        rows(&ingest.prometheus_rows),
-    );
-    m(
-        r#"vm_rows_inserted_total{type="vmimport"}"#,
-        rows(&ingest.vmimport_rows),
-    );
-    m(
-        r#"vm_rows_inserted_total{type="promremotewrite"}"#,
-        "0".into(),
+        "vm_relabel_metrics_dropped_total",
+        rows(&ingest.relabel_dropped),
     );
     m(
         r#"vm_rows_invalid_total{type="import"}"#,

@@ -23,10 +23,11 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
     let for_appenders = storage.clone();
     let appenders: AppenderFactory =
         Arc::new(move || Box::new(for_appenders.appender()) as Box<dyn Appender + Send>);
-    let ingest_opts = IngestOptions {
+    let mut ingest_opts = IngestOptions {
         max_body_bytes: cfg.max_insert_bytes,
         ..IngestOptions::default()
     };
+    cfg.push.apply(&mut ingest_opts);
     let http_stats = sources.http.clone();
     let sources = Arc::new(sources);
     let for_metrics = storage.clone();
@@ -37,6 +38,10 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
             ingest_opts,
         ))
         .merge(gnomon_scrape::http::export_router(querier.clone()))
+        .merge(gnomon_scrape::http::federate_router(
+            querier.clone(),
+            crate::listeners::FEDERATE_LOOKBACK,
+        ))
         .merge(gnomon_promql::http::router(querier))
         .merge(gnomon_promql::http::status_router(Arc::new(
             storage.clone(),
@@ -91,6 +96,7 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
         http: Arc::new(HttpStats::default()),
         start_time_secs,
     };
+    crate::listeners::start(&cfg, storage.clone(), sources.ingest.clone()).await?;
     let router = app(storage.clone(), &cfg, sources);
     serve::serve(
         listener,

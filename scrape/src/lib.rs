@@ -5,8 +5,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
-//! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
+//! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines, remote write, Influx, Graphite, OpenTSDB, CSV |
+//! | `http` (feature `http`) | ingest and push routers (`/api/v1/import*`, `/api/v1/write`, Influx, OpenTSDB, CSV), export, `/federate`, socket-line ingestion |
 //! | [`textparse`] | Prometheus text 0.0.4 and OpenMetrics 1.0 parsers (zero-copy, line/column errors) |
 //!
 //! ```

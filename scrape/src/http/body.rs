@@ -149,6 +149,48 @@ pub(super) fn for_each_lines<E: From<BodyError>>(
     }
 }
 
+/// Reads a whole body of at most `max` bytes, gunzipping it when `gzip` (the
+/// decompressed size is bounded by `max` too), for formats that are not line based.
+///
+/// # Errors
+/// 413 when the body is larger than `max`; 400 when it cannot be read or gunzipped.
+pub(super) async fn read_all(body: Body, max: usize, gzip: bool) -> Result<Vec<u8>, BodyError> {
+    let mut body = body;
+    let mut out: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            (
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > max {
+                return Err(too_large("request body", max));
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    if !gzip {
+        return Ok(out);
+    }
+    let mut plain = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    flate2::read::MultiGzDecoder::new(&out[..])
+        .take(limit)
+        .read_to_end(&mut plain)
+        .map_err(|e| {
+            (
+                StatusCode::BAD_REQUEST,
+                format!("cannot gunzip the request body: {e}"),
+            )
+        })?;
+    if plain.len() > max {
+        return Err(too_large("decompressed request body", max));
+    }
+    Ok(plain)
+}
+
 fn too_large(what: &str, max: usize) -> BodyError {
     (
         StatusCode::PAYLOAD_TOO_LARGE,

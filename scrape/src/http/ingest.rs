@@ -7,10 +7,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gnomon_promql::http::{Params, parse_time};
-use gnomon_tsdb_core::model::{Label, Labels, Sample};
+use gnomon_tsdb_core::model::Label;
 
 use super::batch::{Batch, IngestReport};
-use super::{IngestCounters, IngestState, body};
+use super::sink::Sink;
+use super::{IngestCounters, IngestState, Protocol, body};
 use crate::push::vmjson;
 use crate::textparse::{Format, format_from_content_type};
 
@@ -48,14 +49,16 @@ pub(super) async fn prometheus(
     // OpenMetrics needs the whole body (`# EOF`, `_created` lines); Prometheus text is
     // processed in runs of lines as it arrives.
     let whole = matches!(format_from_content_type(&content_type), Format::OpenMetrics);
+    let (relabel, counters) = (st.opts.relabel.clone(), st.counters.clone());
     run(
         st,
         headers,
         raw,
-        IngestKind::Prometheus,
+        Protocol::Prometheus,
         whole,
         move |data, lines_before, batch| {
-            super::prometheus::ingest(data, &content_type, &extra, default_ts, lines_before, batch)
+            let mut sink = Sink::new(batch, &extra, relabel.as_deref(), &counters.relabel_dropped);
+            super::prometheus::ingest(data, &content_type, default_ts, lines_before, &mut sink)
         },
     )
     .await
@@ -64,16 +67,26 @@ pub(super) async fn prometheus(
 /// `POST /api/v1/import`.
 pub(super) async fn vmimport(
     State(st): State<IngestState>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     raw: Body,
 ) -> Response {
+    let params = Params::parse(query.as_deref(), b"");
+    let extra = match extra_labels(&params) {
+        Ok(e) => e,
+        Err(msg) => return text(StatusCode::BAD_REQUEST, msg),
+    };
+    let (relabel, counters) = (st.opts.relabel.clone(), st.counters.clone());
     run(
         st,
         headers,
         raw,
-        IngestKind::VmImport,
+        Protocol::VmImport,
         false,
-        vmimport_lines,
+        move |data, lines_before, batch| {
+            let mut sink = Sink::new(batch, &extra, relabel.as_deref(), &counters.relabel_dropped);
+            vmimport_lines(data, lines_before, &mut sink)
+        },
     )
     .await
 }
@@ -81,7 +94,7 @@ pub(super) async fn vmimport(
 fn vmimport_lines(
     data: &[u8],
     lines_before: usize,
-    batch: &mut Batch,
+    sink: &mut Sink<'_>,
 ) -> gnomon_tsdb_core::Result<()> {
     for (i, line) in data.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -89,20 +102,13 @@ fn vmimport_lines(
         }
         match vmjson::parse_line(line) {
             Ok(parsed) => {
-                for s in parsed.samples {
-                    batch.append(&parsed.labels, s)?;
-                }
+                let labels = parsed.labels;
+                sink.append_series(None, &mut || labels.clone(), parsed.samples.into_iter())?;
             }
-            Err(e) => batch.bad_line(lines_before + i + 1, e.to_string()),
+            Err(e) => sink.batch.bad_line(lines_before + i + 1, e.to_string()),
         }
     }
     Ok(())
-}
-
-#[derive(Clone, Copy)]
-enum IngestKind {
-    Prometheus,
-    VmImport,
 }
 
 /// What stops an ingest request early.
@@ -124,11 +130,11 @@ impl From<body::BodyError> for Stop {
 /// response: 204 when every line was good, 400 naming the bad lines, 413 for an
 /// oversized line, 503 when a commit failed. Rows of lines before a body error stay
 /// stored.
-async fn run(
+pub(super) async fn run(
     st: IngestState,
     headers: HeaderMap,
     raw: Body,
-    kind: IngestKind,
+    kind: Protocol,
     whole: bool,
     mut lines: impl FnMut(&[u8], usize, &mut Batch) -> gnomon_tsdb_core::Result<()> + Send + 'static,
 ) -> Response {
@@ -177,10 +183,7 @@ async fn run(
             );
         }
     };
-    let rows_counter = match kind {
-        IngestKind::Prometheus => &counters.prometheus_rows,
-        IngestKind::VmImport => &counters.vmimport_rows,
-    };
+    let rows_counter = counters.rows(kind);
     match outcome {
         Ok(report) => {
             IngestCounters::add(rows_counter, report.rows);
@@ -189,11 +192,7 @@ async fn run(
         }
         Err((committed, Stop::Store(e))) => {
             IngestCounters::add(rows_counter, committed);
-            log::error!("cannot store ingested rows: {e}");
-            text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("cannot store rows: {e}"),
-            )
+            store_failed(&e)
         }
         Err((committed, Stop::Body((status, msg)))) => {
             IngestCounters::add(rows_counter, committed);
@@ -205,7 +204,17 @@ async fn run(
     }
 }
 
-fn answer(report: &IngestReport) -> Response {
+/// The 503 answer to a failed commit.
+pub(super) fn store_failed(e: &gnomon_tsdb_core::Error) -> Response {
+    log::error!("cannot store ingested rows: {e}");
+    text(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("cannot store rows: {e}"),
+    )
+}
+
+/// 204 when every line was good, else 400 naming the bad ones.
+pub(super) fn answer(report: &IngestReport) -> Response {
     if report.bad_lines == 0 {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -214,7 +223,8 @@ fn answer(report: &IngestReport) -> Response {
     }
 }
 
-fn text(status: StatusCode, msg: String) -> Response {
+/// A plain-text response.
+pub(super) fn text(status: StatusCode, msg: String) -> Response {
     let mut r = (status, msg).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -224,7 +234,7 @@ fn text(status: StatusCode, msg: String) -> Response {
 }
 
 /// `extra_label=name=value` arguments, repeatable.
-fn extra_labels(params: &Params) -> Result<Vec<Label>, String> {
+pub(super) fn extra_labels(params: &Params) -> Result<Vec<Label>, String> {
     params
         .all("extra_label")
         .map(|kv| match kv.split_once('=') {
@@ -244,39 +254,10 @@ fn parse_request_timestamp(s: &str) -> Option<i64> {
     parse_time(s)
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The label set of a parsed line with the request's extra labels applied (they win).
-pub(super) fn with_extra(labels: Labels, extra: &[Label]) -> Labels {
-    if extra.is_empty() {
-        return labels;
-    }
-    let mut b = labels.builder();
-    for l in extra {
-        b.set(&l.name, &l.value);
-    }
-    b.build()
-}
-
-/// Appends one sample whose series is written as `series` (raw exposition text), using
-/// the raw text as the series key when no extra labels change it.
-pub(super) fn append_series(
-    batch: &mut Batch,
-    series: &[u8],
-    extra: &[Label],
-    labels: &mut dyn FnMut() -> Labels,
-    sample: Sample,
-) -> gnomon_tsdb_core::Result<()> {
-    if extra.is_empty() {
-        batch.append_keyed(series, labels, sample)
-    } else {
-        let l = with_extra(labels(), extra);
-        batch.append(&l, sample)
-    }
 }
 
 #[cfg(test)]
@@ -301,14 +282,13 @@ mod tests {
     }
 
     #[test]
-    fn extra_labels_override() {
+    fn extra_labels_parse() {
         let p = Params::parse(Some("extra_label=job=x&extra_label=env=prod"), b"");
         let extra = extra_labels(&p).unwrap();
-        let l = with_extra(
-            Labels::from_pairs(&[("__name__", "up"), ("job", "a")]),
-            &extra,
+        assert_eq!(
+            extra,
+            vec![Label::new("job", "x"), Label::new("env", "prod")]
         );
-        assert_eq!(l.to_string(), r#"{__name__="up", env="prod", job="x"}"#);
         let p = Params::parse(Some("extra_label=nope"), b"");
         assert!(extra_labels(&p).unwrap_err().contains("nope"));
     }

@@ -21,7 +21,7 @@ type Data = Arc<Mutex<BTreeMap<Labels, BTreeMap<i64, u64>>>>;
 
 /// Committed samples by series; values kept as bits.
 #[derive(Clone, Default)]
-struct MemStore(Data);
+pub(super) struct MemStore(pub(super) Data);
 
 struct MemAppender {
     data: Data,
@@ -76,21 +76,30 @@ impl Querier for MemStore {
     }
 }
 
-fn app(store: &MemStore, opts: IngestOptions) -> (Router, Arc<IngestCounters>) {
+/// Appenders writing into `store`.
+pub(super) fn factory(store: &MemStore) -> AppenderFactory {
     let data = store.0.clone();
-    let factory: AppenderFactory = Arc::new(move || {
+    Arc::new(move || {
         Box::new(MemAppender {
             data: data.clone(),
             pending: Vec::new(),
         })
-    });
+    })
+}
+
+pub(super) fn app(store: &MemStore, opts: IngestOptions) -> (Router, Arc<IngestCounters>) {
+    let factory = factory(store);
     let counters = Arc::new(IngestCounters::default());
     let r = ingest_router(factory, counters.clone(), opts)
-        .merge(export_router(Arc::new(store.clone())));
+        .merge(export_router(Arc::new(store.clone())))
+        .merge(federate_router(
+            Arc::new(store.clone()),
+            std::time::Duration::from_secs(300),
+        ));
     (r, counters)
 }
 
-async fn call(app: &Router, req: Request<Body>) -> (StatusCode, String, String) {
+pub(super) async fn call(app: &Router, req: Request<Body>) -> (StatusCode, String, String) {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let ct = resp
@@ -102,11 +111,11 @@ async fn call(app: &Router, req: Request<Body>) -> (StatusCode, String, String) 
     (status, ct, String::from_utf8(body.to_vec()).unwrap())
 }
 
-fn post(uri: &str, body: impl Into<Body>) -> Request<Body> {
+pub(super) fn post(uri: &str, body: impl Into<Body>) -> Request<Body> {
     Request::post(uri).body(body.into()).unwrap()
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(super) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
