@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn printf_verbs() {
         let f = TValue::Float(2.71234);
-        assert_eq!(sprintf("%.2f", std::slice::from_ref(&f)), "2.72");
+        assert_eq!(sprintf("%.2f", std::slice::from_ref(&f)), "2.71");
         assert_eq!(
             sprintf("%5.1f|%-5d|%05d", &[f, TValue::Int(7), TValue::Int(-42)]),
             "  2.7|7    |-0042"
