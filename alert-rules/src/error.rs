@@ -52,6 +52,22 @@ pub enum Error {
     /// Writing results failed.
     #[error("storage: {0}")]
     Storage(#[from] gnomon_tsdb_core::Error),
+    /// A rule's expression gave a string or a range vector.
+    #[error("rule result is not a vector or scalar")]
+    NotVectorOrScalar,
+    /// Two output series (or alerts) of a rule have the same labels.
+    #[error("vector contains metrics with the same labelset after applying {0} labels")]
+    DuplicateLabelset(&'static str),
+    /// A rule produced more series or alerts than its group's `limit`.
+    #[error("exceeded limit of {limit} with {got} {what}")]
+    LimitExceeded {
+        /// The group's limit.
+        limit: usize,
+        /// How many were produced.
+        got: usize,
+        /// `series` or `alerts`.
+        what: &'static str,
+    },
     /// A rule unit-test file is invalid.
     #[error("{0}")]
     TestFile(String),

@@ -5,6 +5,10 @@
 //! | [`rulefmt`] | rule files: YAML layout, strict decoding, promtool's validation and error texts |
 //! | [`files`] | reading several files and globs |
 //! | [`lint`] | promtool's duplicate-rule lint |
+//! | [`rule`] | recording and alerting rules: evaluation, the alert state machine, `ALERTS` series |
+//! | [`alert`] | one alert and its state |
+//! | [`group`] | a group: ordered evaluation, staleness markers, health, aligned evaluation times |
+//! | [`shared_store`] | an in-memory store rules read and write (unit tests, embedding) |
 //! | [`template`] | Go `text/template` with Prometheus' functions, for labels and annotations |
 //! | [`duration`] | Prometheus durations (`1h30m`) |
 //! | [`names`] | label and metric name validity (UTF-8 or legacy) |
@@ -23,13 +27,17 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod alert;
 pub mod duration;
 pub mod error;
 pub mod files;
+pub mod group;
 pub mod lint;
 mod locate;
 pub mod names;
+pub mod rule;
 pub mod rulefmt;
+pub mod shared_store;
 pub mod template;
 
 pub use error::{Error, Result};
