@@ -41,7 +41,7 @@ pub struct GroupDefaults {
     pub interval: i64,
     /// Query offset (ms), Prometheus' `rule_query_offset` (0).
     pub query_offset: i64,
-    /// How expressions are parsed.
+    /// How expressions are parsed (default: Prometheus 3 syntax).
     pub promql: gnomon_promql::ParseOptions,
 }
 
@@ -50,7 +50,7 @@ impl Default for GroupDefaults {
         GroupDefaults {
             interval: 60_000,
             query_offset: 0,
-            promql: gnomon_promql::ParseOptions::default(),
+            promql: gnomon_promql::ParseOptions::prometheus(),
         }
     }
 }

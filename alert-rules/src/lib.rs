@@ -10,6 +10,7 @@
 //! | [`group`] | a group: ordered evaluation, staleness markers, health, aligned evaluation times |
 //! | [`shared_store`] | an in-memory store rules read and write (unit tests, embedding) |
 //! | [`template`] | Go `text/template` with Prometheus' functions, for labels and annotations |
+//! | [`unittest`] | rule unit tests (`promtool test rules`) |
 //! | [`duration`] | Prometheus durations (`1h30m`) |
 //! | [`names`] | label and metric name validity (UTF-8 or legacy) |
 //! | [`error`] | the crate's [`Error`] |
@@ -39,6 +40,7 @@ pub mod rule;
 pub mod rulefmt;
 pub mod shared_store;
 pub mod template;
+pub mod unittest;
 
 pub use error::{Error, Result};
 pub use locate::Pos;

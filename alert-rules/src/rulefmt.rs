@@ -84,7 +84,8 @@ pub struct ParseOptions {
     pub ignore_unknown_fields: bool,
     /// Label and metric name rules (Prometheus 3 default: UTF-8).
     pub name_validation: NameValidation,
-    /// How expressions are parsed (MetricsQL extensions are on by default, as in vmalert).
+    /// How expressions are parsed: Prometheus 3 syntax by default, as promtool checks
+    /// them; vmalert-style MetricsQL when the MetricsQL options are given.
     pub promql: gnomon_promql::ParseOptions,
 }
 
@@ -93,7 +94,7 @@ impl Default for ParseOptions {
         ParseOptions {
             ignore_unknown_fields: false,
             name_validation: NameValidation::Utf8,
-            promql: gnomon_promql::ParseOptions::default(),
+            promql: gnomon_promql::ParseOptions::prometheus(),
         }
     }
 }
