@@ -11,6 +11,11 @@
 //! | [`shared_store`] | an in-memory store rules read and write (unit tests, embedding) |
 //! | [`template`] | Go `text/template` with Prometheus' functions, for labels and annotations |
 //! | [`unittest`] | rule unit tests (`promtool test rules`) |
+//! | [`manager`] | loads files, runs groups on their schedule, restores state, reloads |
+//! | [`restore`] | `for` state restored from `ALERTS_FOR_STATE` after a restart |
+//! | [`notifier`] | Alertmanager API v2 client with a bounded queue and retries |
+//! | [`timefmt`] | RFC 3339 times |
+//! | `http` (feature `http`) | `/api/v1/rules` and `/api/v1/alerts` handlers |
 //! | [`duration`] | Prometheus durations (`1h30m`) |
 //! | [`names`] | label and metric name validity (UTF-8 or legacy) |
 //! | [`error`] | the crate's [`Error`] |
@@ -33,13 +38,19 @@ pub mod duration;
 pub mod error;
 pub mod files;
 pub mod group;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod lint;
 mod locate;
+pub mod manager;
 pub mod names;
+pub mod notifier;
+pub mod restore;
 pub mod rule;
 pub mod rulefmt;
 pub mod shared_store;
 pub mod template;
+pub mod timefmt;
 pub mod unittest;
 
 pub use error::{Error, Result};

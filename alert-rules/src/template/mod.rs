@@ -28,6 +28,11 @@ use gnomon_tsdb_core::model::Labels;
 
 pub use value::TValue;
 
+/// `url.QueryEscape`, as `graphLink` and generator URLs use it.
+pub fn query_escape(s: &str) -> String {
+    exec::url_escape(s)
+}
+
 use exec::{BUILTINS, Exec, map_of, start_vars};
 use funcs::PROMETHEUS_FUNCS;
 use parse::Parsed;
