@@ -93,6 +93,14 @@ pub const SERVER_FLAGS: &[FlagSpec] = &[
         help: "Show Gnomon version",
         kind: FlagKind::Bool,
     },
+    // Rules (examples/src/rules.rs).
+    crate::rules::RULE_FLAGS[0],
+    crate::rules::RULE_FLAGS[1],
+    crate::rules::RULE_FLAGS[2],
+    crate::rules::RULE_FLAGS[3],
+    crate::rules::RULE_FLAGS[4],
+    crate::rules::RULE_FLAGS[5],
+    crate::rules::RULE_FLAGS[6],
 ];
 
 /// TLS certificate and key files.
@@ -132,6 +140,8 @@ pub struct ServerConfig {
     pub disable_cache: bool,
     /// Minimum log level.
     pub log_level: log::LevelFilter,
+    /// Rule files, notifier and evaluation settings.
+    pub rules: crate::rules::RulesConfig,
 }
 
 impl ServerConfig {
@@ -190,6 +200,7 @@ impl ServerConfig {
             max_insert_bytes: usize::try_from(f.size("maxInsertRequestSize")).unwrap_or(usize::MAX),
             disable_cache: f.bool("search.disableCache"),
             log_level,
+            rules: crate::rules::RulesConfig::from_flags(f)?,
         })
     }
 }

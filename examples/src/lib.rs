@@ -12,6 +12,7 @@
 //! - [`admin`]: delete_series, snapshots, force flush/merge, health;
 //! - [`metrics`]: `/metrics` rendering and request counting;
 //! - [`serve`]: accept loop with graceful shutdown;
+//! - [`rules`]: recording/alerting rules in the server (flags, manager, API, reload);
 //! - [`rule_tool`]: `gnomon-tool check rules` / `test rules`;
 //! - [`server`]: the whole server assembled, for the binary and for embedding.
 
@@ -24,6 +25,7 @@ pub mod flags;
 pub mod logger;
 pub mod metrics;
 pub mod rule_tool;
+pub mod rules;
 pub mod serve;
 pub mod server;
 pub mod tls;

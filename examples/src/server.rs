@@ -38,6 +38,7 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
         ))
         .merge(gnomon_scrape::http::export_router(querier.clone()))
         .merge(gnomon_promql::http::router(querier))
+        .merge(crate::rules::router(&storage, &cfg.rules, &cfg.listen_addr))
         .merge(admin::router(storage))
         .route(
             "/metrics",
@@ -74,6 +75,7 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
         opts.dedup_interval,
         opts.memory_budget
     );
+    crate::rules::check(&cfg.rules)?;
     let storage = tokio::task::spawn_blocking(move || Storage::open(&path, opts))
         .await?
         .with_context(|| format!("cannot open storage at {}", cfg.data_path.display()))?;
