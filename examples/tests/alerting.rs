@@ -44,10 +44,10 @@ fn webhook() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
     std::thread::spawn(move || {
         for s in l.incoming() {
             let Ok(s) = s else { continue };
-            if let Some(body) = read_request(s) {
-                if let Ok(v) = serde_json::from_slice(&body) {
-                    got2.lock().unwrap().push(v);
-                }
+            if let Some(body) = read_request(s)
+                && let Ok(v) = serde_json::from_slice(&body)
+            {
+                got2.lock().unwrap().push(v);
             }
         }
     });
