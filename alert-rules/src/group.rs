@@ -229,6 +229,7 @@ mod tests {
         let ctx = EvalContext {
             engine: &engine,
             querier: store,
+            remote: None,
             external_labels: &Labels::empty(),
             external_url: "",
         };

@@ -16,7 +16,7 @@ use crate::files::{expand_globs, parse_file};
 use crate::group::{Group, GroupDefaults};
 use crate::notifier::{AmAlert, Notifier};
 use crate::restore::{RestoreOptions, restore_for_state};
-use crate::rule::{EvalContext, Rule};
+use crate::rule::{EvalContext, QueryBackend, Rule};
 use crate::rulefmt;
 use crate::timefmt::now_ms;
 
@@ -82,6 +82,7 @@ pub struct Manager {
     engine: Engine,
     storage: Arc<dyn RuleStorage>,
     notifier: Option<Notifier>,
+    backend: Option<Arc<dyn QueryBackend>>,
     groups: Mutex<Vec<Arc<Slot>>>,
     files: Mutex<Vec<String>>,
     /// Bumped by every load: group tasks of an older generation stop.
@@ -95,11 +96,23 @@ impl Manager {
         notifier: Option<Notifier>,
         opts: ManagerOptions,
     ) -> Arc<Manager> {
+        Manager::with_backend(storage, notifier, opts, None)
+    }
+
+    /// A manager whose queries go to `backend` (a remote datasource) when given; the
+    /// storage then only receives the results (and is read for state restore).
+    pub fn with_backend(
+        storage: Arc<dyn RuleStorage>,
+        notifier: Option<Notifier>,
+        opts: ManagerOptions,
+        backend: Option<Arc<dyn QueryBackend>>,
+    ) -> Arc<Manager> {
         Arc::new(Manager {
             engine: Engine::new(opts.engine.clone()),
             opts,
             storage,
             notifier,
+            backend,
             groups: Mutex::new(Vec::new()),
             files: Mutex::new(Vec::new()),
             generation: AtomicU64::new(0),
@@ -197,6 +210,7 @@ impl Manager {
         let ctx = EvalContext {
             engine: &self.engine,
             querier: self.storage.querier(),
+            remote: self.backend.as_deref(),
             external_labels: &self.opts.external_labels,
             external_url: &self.opts.external_url,
         };

@@ -12,6 +12,16 @@ use crate::error::{Error, Result};
 use crate::rulefmt;
 use crate::template::{AlertData, QuerySample, TemplateEnv, expand_alert};
 
+/// Runs rule queries somewhere else than the local engine (a remote Prometheus-compatible
+/// datasource, as vmalert does).
+pub trait QueryBackend: Send + Sync {
+    /// Evaluates `expr` at `t` (ms): its samples, a scalar as one sample without labels.
+    ///
+    /// # Errors
+    /// Whatever the backend reports (its error text is kept).
+    fn query(&self, expr: &Expr, t: i64) -> Result<Vec<QuerySample>>;
+}
+
 /// What a rule evaluation needs besides the rule.
 #[derive(Clone, Copy)]
 pub struct EvalContext<'a> {
@@ -19,6 +29,8 @@ pub struct EvalContext<'a> {
     pub engine: &'a Engine,
     /// Where series are read.
     pub querier: &'a dyn Querier,
+    /// When set, queries go there instead of the engine.
+    pub remote: Option<&'a dyn QueryBackend>,
     /// `$externalLabels` of templates.
     pub external_labels: &'a Labels,
     /// `$externalURL` of templates.
@@ -30,6 +42,9 @@ pub struct EvalContext<'a> {
 /// # Errors
 /// Evaluation errors; a string or range-vector result.
 pub fn query_samples(ctx: &EvalContext<'_>, expr: &Expr, t: i64) -> Result<Vec<QuerySample>> {
+    if let Some(r) = ctx.remote {
+        return r.query(expr, t);
+    }
     match ctx.engine.instant(ctx.querier, expr, t)? {
         Value::Vector(v) => Ok(v
             .into_iter()

@@ -314,6 +314,7 @@ impl<'a> Runner<'a> {
         let ctx = EvalContext {
             engine: &self.engine,
             querier: &self.store,
+            remote: None,
             external_labels: &self.external_labels,
             external_url: &self.tg.external_url,
         };
@@ -393,6 +394,7 @@ impl<'a> Runner<'a> {
         let ctx = EvalContext {
             engine: &self.engine,
             querier: &self.store,
+            remote: None,
             external_labels: &self.external_labels,
             external_url: &self.tg.external_url,
         };
