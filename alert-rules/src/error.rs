@@ -68,6 +68,9 @@ pub enum Error {
         /// `series` or `alerts`.
         what: &'static str,
     },
+    /// A remote datasource or writer failed (its message).
+    #[error("remote: {0}")]
+    Remote(String),
     /// A rule unit-test file is invalid.
     #[error("{0}")]
     TestFile(String),

@@ -12,6 +12,7 @@
 //! - [`admin`]: delete_series, snapshots, force flush/merge, health;
 //! - [`metrics`]: `/metrics` rendering and request counting;
 //! - [`serve`]: accept loop with graceful shutdown;
+//! - [`alert_remote`]: `gnomon-alert`, rules against a remote datasource;
 //! - [`rules`]: recording/alerting rules in the server (flags, manager, API, reload);
 //! - [`rule_tool`]: `gnomon-tool check rules` / `test rules`;
 //! - [`server`]: the whole server assembled, for the binary and for embedding.
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod alert_remote;
 pub mod auth;
 pub mod config;
 pub mod flags;
