@@ -26,6 +26,8 @@ pub(crate) struct KeyAt {
     pub path: Vec<Seg>,
     pub key: Pos,
     pub value: Pos,
+    /// The value's text when it is a plain scalar on the key's line (comment removed).
+    pub raw: Option<String>,
 }
 
 /// Every key of a file and the first-key position of every sequence item.
@@ -116,6 +118,7 @@ impl Locations {
             };
             out.keys.push(KeyAt {
                 path: stack.iter().map(|f| f.seg.clone()).collect(),
+                raw: plain_scalar(value),
                 key: key_pos,
                 value: if has_value {
                     Pos {
@@ -133,6 +136,14 @@ impl Locations {
     /// Position of the value of the key at `path`.
     pub fn value(&self, path: &[Seg]) -> Option<Pos> {
         self.keys.iter().find(|k| k.path == path).map(|k| k.value)
+    }
+
+    /// The text of a plain scalar value at `path`, as written.
+    pub fn raw(&self, path: &[Seg]) -> Option<&str> {
+        self.keys
+            .iter()
+            .find(|k| k.path == path)
+            .and_then(|k| k.raw.as_deref())
     }
 
     /// Position of the first key of the mapping at `path` (a sequence item).
@@ -173,6 +184,18 @@ fn split_key(s: &str) -> Option<(&str, usize)> {
         from = at + 1;
     }
     None
+}
+
+/// `value` without a trailing comment, when it is a plain (unquoted, single-line) scalar.
+fn plain_scalar(value: &str) -> Option<String> {
+    if value.is_empty() || value.starts_with(['"', '\'', '{', '[', '&', '*', '!', '|', '>', '#']) {
+        return None;
+    }
+    let text = match value.find(" #") {
+        Some(p) => &value[..p],
+        None => value,
+    };
+    Some(text.trim_end().to_string())
 }
 
 /// Path helpers for the rule-file layout.

@@ -352,6 +352,13 @@ impl Decoder<'_> {
     }
 
     fn string(&mut self, v: &Value, path: &[Seg]) -> String {
+        // Numbers and booleans keep their text as written (`1.10`, `0x10`), as Go's
+        // decoder keeps it for string fields.
+        if matches!(v, Value::Number(_) | Value::Bool(_))
+            && let Some(raw) = self.locs.raw(path)
+        {
+            return raw.to_string();
+        }
         match scalar_string(v) {
             Some(s) => s,
             None => {
@@ -657,6 +664,19 @@ mod tests {
                 "group \"g\", rule 1, \"A\": annotation \"s\": template: __alert_A:1: undefined variable \"$label\""
             ]
         );
+    }
+
+    #[test]
+    fn scalars_keep_their_text() {
+        let g = parse_rules(
+            "groups:\n- name: g\n  rules:\n  - record: r\n    expr: 0x10 # hex\n    labels:\n      version: 1.10\n      on: true\n",
+            &ParseOptions::default(),
+        )
+        .unwrap();
+        let r = &g.groups[0].rules[0];
+        assert_eq!(r.expr, "0x10");
+        assert_eq!(r.labels["version"], "1.10");
+        assert_eq!(r.labels["on"], "true");
     }
 
     #[test]
