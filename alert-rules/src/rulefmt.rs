@@ -84,6 +84,9 @@ pub struct ParseOptions {
     pub ignore_unknown_fields: bool,
     /// Label and metric name rules (Prometheus 3 default: UTF-8).
     pub name_validation: NameValidation,
+    /// Whether alert label and annotation templates must parse (vmalert's
+    /// `-rule.validateTemplates`; promtool always checks them).
+    pub validate_templates: bool,
     /// How expressions are parsed: Prometheus 3 syntax by default, as promtool checks
     /// them; vmalert-style MetricsQL when the MetricsQL options are given.
     pub promql: gnomon_promql::ParseOptions,
@@ -94,6 +97,7 @@ impl Default for ParseOptions {
         ParseOptions {
             ignore_unknown_fields: false,
             name_validation: NameValidation::Utf8,
+            validate_templates: true,
             promql: gnomon_promql::ParseOptions::prometheus(),
         }
     }
@@ -570,7 +574,7 @@ fn validate_rule(
             out.push((vec![], RuleProblem::InvalidAnnotationName(k.clone())));
         }
     }
-    if !alert.is_empty() {
+    if !alert.is_empty() && opts.validate_templates {
         let name = format!("__alert_{alert}");
         let all = r
             .labels
@@ -677,6 +681,17 @@ mod tests {
         assert_eq!(r.expr, "0x10");
         assert_eq!(r.labels["version"], "1.10");
         assert_eq!(r.labels["on"], "true");
+    }
+
+    #[test]
+    fn template_validation_can_be_off() {
+        let text = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: 1\n    annotations:\n      s: '{{ $nope }}'\n";
+        let opts = ParseOptions {
+            validate_templates: false,
+            ..ParseOptions::default()
+        };
+        assert!(parse_rules(text, &opts).is_ok());
+        assert!(parse_rules(text, &ParseOptions::default()).is_err());
     }
 
     #[test]

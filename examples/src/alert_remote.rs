@@ -52,6 +52,7 @@ pub const ALERT_FLAGS: &[FlagSpec] = &[
     crate::rules::RULE_FLAGS[2],
     crate::rules::RULE_FLAGS[3],
     crate::rules::RULE_FLAGS[4],
+    crate::rules::RULE_FLAGS[5],
     crate::rules::RULE_FLAGS[6],
 ];
 
@@ -269,6 +270,7 @@ pub async fn run(cfg: AlertConfig) -> anyhow::Result<()> {
     opts.defaults.interval = ms(cfg.rules.interval).max(1);
     opts.defaults.promql = gnomon_promql::ParseOptions::default();
     opts.rulefmt.promql = gnomon_promql::ParseOptions::default();
+    opts.rulefmt.validate_templates = cfg.rules.validate_templates;
     let notifier = (!cfg.rules.notifier_urls.is_empty()).then(|| {
         Notifier::start(NotifierOptions {
             urls: cfg.rules.notifier_urls.clone(),

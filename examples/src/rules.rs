@@ -78,6 +78,8 @@ pub struct RulesConfig {
     pub external_url: String,
     /// Resend delay.
     pub resend_delay: Duration,
+    /// Whether templates must parse when files are loaded.
+    pub validate_templates: bool,
 }
 
 fn list(s: &str) -> Vec<String> {
@@ -112,6 +114,7 @@ impl RulesConfig {
             external_labels,
             external_url: f.str("external.url").to_owned(),
             resend_delay: f.duration("rule.resendDelay"),
+            validate_templates: f.bool("rule.validateTemplates"),
         })
     }
 }
@@ -137,6 +140,7 @@ static MANAGERS: Mutex<Vec<Weak<Manager>>> = Mutex::new(Vec::new());
 pub fn check(cfg: &RulesConfig) -> anyhow::Result<()> {
     let opts = gnomon_alert_rules::rulefmt::ParseOptions {
         promql: gnomon_promql::ParseOptions::default(),
+        validate_templates: cfg.validate_templates,
         ..Default::default()
     };
     gnomon_alert_rules::files::parse_files(&cfg.files, &opts)?;
@@ -167,6 +171,7 @@ pub fn router(storage: &Storage, cfg: &RulesConfig, listen_addr: &str) -> Router
     // Rule files in the server take MetricsQL, as vmalert's do.
     opts.defaults.promql = gnomon_promql::ParseOptions::default();
     opts.rulefmt.promql = gnomon_promql::ParseOptions::default();
+    opts.rulefmt.validate_templates = cfg.validate_templates;
     let running = tokio::runtime::Handle::try_current().is_ok();
     let notifier = (running && !cfg.notifier_urls.is_empty()).then(|| {
         Notifier::start(NotifierOptions {
