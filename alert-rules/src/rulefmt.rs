@@ -683,6 +683,14 @@ mod tests {
         assert_eq!(r.labels["on"], "true");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,200}", t in "[-a-z: {}\\[\\]\n#|>&*<'\"]{0,200}") {
+            let _ = parse_rules(&s, &ParseOptions::default());
+            let _ = parse_rules(&t, &ParseOptions::default());
+        }
+    }
+
     #[test]
     fn template_validation_can_be_off() {
         let text = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: 1\n    annotations:\n      s: '{{ $nope }}'\n";

@@ -6,6 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::TemplateError;
 
+/// Deepest nesting of blocks and parentheses: real templates use a handful; the limit
+/// keeps recursion far from the stack's end on any thread.
+const MAX_NESTING: usize = 100;
+
 /// A node of a template body.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Node {
@@ -87,6 +91,7 @@ pub(crate) fn parse(
         ],
         funcs,
         defines: BTreeMap::new(),
+        depth: 0,
     };
     let (main, end) = p.list()?;
     if let Some((kw, line)) = end {
@@ -342,6 +347,7 @@ struct Parser<'a> {
     items: Vec<Item>,
     pos: usize,
     scopes: Vec<BTreeSet<String>>,
+    depth: usize,
     funcs: &'a dyn Fn(&str) -> bool,
     defines: BTreeMap<String, Vec<Node>>,
 }
@@ -392,7 +398,10 @@ impl Parser<'_> {
                         None
                     };
                     self.scopes.push(["$".to_string()].into_iter().collect());
-                    let (body, end) = self.list()?;
+                    self.enter(line)?;
+                    let listed = self.list();
+                    self.depth -= 1;
+                    let (body, end) = listed?;
                     self.scopes.pop();
                     self.expect_end(end, kw, line)?;
                     self.defines.insert(name.clone(), body);
@@ -430,6 +439,28 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, kw: &str, toks: &[Tok], line: usize) -> Result<Node, TemplateError> {
+        self.enter(line)?;
+        let r = self.control_inner(kw, toks, line);
+        self.depth -= 1;
+        r
+    }
+
+    /// Counts one level of nesting; deeper than [`MAX_NESTING`] is an error, so that
+    /// hostile input cannot exhaust the stack.
+    fn enter(&mut self, line: usize) -> Result<(), TemplateError> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.err(line, format!("nesting deeper than {MAX_NESTING} levels")));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn control_inner(
+        &mut self,
+        kw: &str,
+        toks: &[Tok],
+        line: usize,
+    ) -> Result<Node, TemplateError> {
         self.scopes.push(BTreeSet::new());
         let pipe = self.pipe(toks, line, kw == "range")?;
         let (body, end) = self.list()?;
@@ -572,7 +603,10 @@ impl Parser<'_> {
                         Tok::Close(f) => f.clone(),
                         _ => Vec::new(),
                     };
-                    let p = self.pipe(inner, line, false)?;
+                    self.enter(line)?;
+                    let p = self.pipe(inner, line, false);
+                    self.depth -= 1;
+                    let p = p?;
                     i += depth_end;
                     Arg::Sub(Box::new(p), fields)
                 }
@@ -672,6 +706,39 @@ mod tests {
         );
         assert!(p("{{ $x := 1 }}{{ $x }}").is_ok());
         assert!(p("{{ if 1 }}{{ $y := 1 }}{{ end }}{{ $y }}").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let deep = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+        assert!(
+            p(&deep)
+                .unwrap_err()
+                .to_string()
+                .contains("nesting deeper than 100")
+        );
+        let defines = "{{ define \"x\" }}".repeat(5000);
+        assert!(
+            p(&defines)
+                .unwrap_err()
+                .to_string()
+                .contains("nesting deeper than 100")
+        );
+        let ifs = "{{ if 1 }}".repeat(5000);
+        assert!(
+            p(&ifs)
+                .unwrap_err()
+                .to_string()
+                .contains("nesting deeper than 100")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,64}", t in "[{}()|$.a-z \"-]{0,64}") {
+            let _ = p(&s);
+            let _ = p(&format!("{{{{{t}}}}}"));
+        }
     }
 
     #[test]

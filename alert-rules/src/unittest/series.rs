@@ -47,6 +47,10 @@ pub fn parse_labels(s: &str) -> Result<Labels, SeriesError> {
     Ok(Labels::from_pairs(&pairs))
 }
 
+/// Most slots one values string may expand to (10M samples: far beyond any test, small
+/// enough not to exhaust memory on a typo like `1x1000000000000`).
+const MAX_SLOTS: usize = 10_000_000;
+
 /// One slot of a value sequence: a value, or nothing at that step.
 pub type Slot = Option<f64>;
 
@@ -98,12 +102,18 @@ pub fn parse_values(values: &str) -> Result<Vec<Slot>, SeriesError> {
             out.push(Some(STALE_NAN));
         } else if let Some(k) = item.strip_prefix("_x") {
             let k: usize = k.parse().map_err(|_| bad(item))?;
+            if out.len() + k > MAX_SLOTS {
+                return Err(bad(item));
+            }
             out.extend(std::iter::repeat_n(None, k));
         } else if let Some((head, k)) = item
             .rsplit_once('x')
             .filter(|(_, k)| k.parse::<usize>().is_ok())
         {
             let k: usize = k.parse().map_err(|_| bad(item))?;
+            if out.len() + k >= MAX_SLOTS {
+                return Err(bad(item));
+            }
             let (mut v, d) = match split_step(head) {
                 Some(p) => p,
                 None => (number(head).ok_or_else(|| bad(item))?, 0.0),
