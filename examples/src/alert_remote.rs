@@ -1,7 +1,8 @@
 //! `gnomon-alert`: rules evaluated against a remote Prometheus-compatible datasource
 //! (`-datasource.url`, its `/api/v1/query`), results written to `-remoteWrite.url`
 //! through VictoriaMetrics' `/api/v1/import` (JSON lines), alerts sent to
-//! `-notifier.url`; `/api/v1/rules` and `/api/v1/alerts` on `-httpListenAddr` (`:8880`).
+//! `-notifier.url`; alert state restored at start from `-remoteRead.url`'s
+//! `/api/v1/export`; `/api/v1/rules` and `/api/v1/alerts` on `-httpListenAddr` (`:8880`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,8 @@ use gnomon_alert_rules::rule::QueryBackend;
 use gnomon_alert_rules::template::QuerySample;
 use gnomon_promql::Expr;
 use gnomon_tsdb_core::model::{
-    Appender, Labels, Matcher, Querier, Sample, SeriesIter, TimeRange, is_stale_nan,
+    Appender, Labels, MatchOp, Matcher, Querier, Sample, Series, SeriesIter, TimeRange,
+    is_stale_nan,
 };
 use tokio::runtime::Handle;
 
@@ -33,6 +35,12 @@ pub const ALERT_FLAGS: &[FlagSpec] = &[
         name: "remoteWrite.url",
         default: "",
         help: "Where recording-rule results and ALERTS series are written (VictoriaMetrics /api/v1/import); empty: not written",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "remoteRead.url",
+        default: "",
+        help: "Where ALERTS_FOR_STATE is read to restore alert state at start (VictoriaMetrics /api/v1/export); empty: no restore",
         kind: FlagKind::String,
     },
     FlagSpec {
@@ -63,6 +71,8 @@ pub struct AlertConfig {
     pub datasource: String,
     /// Import base URL (empty: results are not written).
     pub remote_write: String,
+    /// Export base URL for state restore (empty: no restore).
+    pub remote_read: String,
     /// Listen address.
     pub listen_addr: String,
     /// Rules, notifier and evaluation settings.
@@ -86,6 +96,7 @@ impl AlertConfig {
         Ok(AlertConfig {
             datasource: f.str("datasource.url").trim_end_matches('/').to_owned(),
             remote_write: f.str("remoteWrite.url").trim_end_matches('/').to_owned(),
+            remote_read: f.str("remoteRead.url").trim_end_matches('/').to_owned(),
             listen_addr: if listen.starts_with(':') {
                 format!("0.0.0.0{listen}")
             } else {
@@ -156,16 +167,91 @@ impl QueryBackend for Datasource {
     }
 }
 
-/// Writes results with `/api/v1/import`; reads nothing (no state restore).
+/// Writes results with `/api/v1/import`; reads alert state with `/api/v1/export`.
 struct ImportWriter {
     client: reqwest::Client,
     url: String,
+    read_url: String,
     rt: Handle,
 }
 
+/// `match[]` text of `matchers` (equality and regex matchers, Go-quoted values).
+fn selector(matchers: &[Matcher]) -> String {
+    let parts: Vec<String> = matchers
+        .iter()
+        .map(|m| {
+            let op = match m.op {
+                MatchOp::Equal => "=",
+                MatchOp::NotEqual => "!=",
+                MatchOp::RegexMatch => "=~",
+                MatchOp::RegexNoMatch => "!~",
+            };
+            format!("{}{op}{:?}", m.name, m.value)
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+/// Series of VictoriaMetrics' export format (one JSON object a line).
+fn parse_export(body: &str) -> Vec<Series> {
+    let mut out = Vec::new();
+    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let pairs: Vec<(String, String)> = v["metric"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (Some(vals), Some(ts)) = (v["values"].as_array(), v["timestamps"].as_array()) else {
+            continue;
+        };
+        let samples = vals
+            .iter()
+            .zip(ts)
+            .filter_map(|(v, t)| Some(Sample::new(t.as_i64()?, v.as_f64()?)))
+            .collect();
+        out.push(Series {
+            labels: Labels::from_pairs(&pairs),
+            samples,
+        });
+    }
+    out
+}
+
+/// Reads `ALERTS_FOR_STATE` back for the state restore through `/api/v1/export` of
+/// `-remoteRead.url`; nothing when it is not set.
 impl Querier for ImportWriter {
-    fn select(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<SeriesIter> {
-        Ok(Box::new(std::iter::empty()))
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        range: TimeRange,
+    ) -> gnomon_tsdb_core::Result<SeriesIter> {
+        if self.read_url.is_empty() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let req = self
+            .client
+            .get(format!("{}/api/v1/export", self.read_url))
+            .query(&[
+                ("match[]", selector(matchers)),
+                ("start", format!("{}", range.start as f64 / 1000.0)),
+                ("end", format!("{}", range.end as f64 / 1000.0)),
+            ]);
+        let body = self
+            .rt
+            .block_on(async { req.send().await?.error_for_status()?.text().await });
+        match body {
+            Ok(b) => Ok(Box::new(parse_export(&b).into_iter().map(Ok))),
+            Err(e) => {
+                log::warn!("cannot read alert state from {}: {e}", self.read_url);
+                Ok(Box::new(std::iter::empty()))
+            }
+        }
     }
     fn series(&self, _: &[Matcher], _: TimeRange) -> gnomon_tsdb_core::Result<Vec<Labels>> {
         Ok(Vec::new())
@@ -280,6 +366,7 @@ pub async fn run(cfg: AlertConfig) -> anyhow::Result<()> {
     let storage = Arc::new(ImportWriter {
         client: client.clone(),
         url: cfg.remote_write.clone(),
+        read_url: cfg.remote_read.clone(),
         rt: rt.clone(),
     });
     let backend = Arc::new(Datasource {
@@ -307,4 +394,27 @@ pub async fn run(cfg: AlertConfig) -> anyhow::Result<()> {
     )
     .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn export_lines_and_selectors() {
+        let s = parse_export(
+            "{\"metric\":{\"__name__\":\"ALERTS_FOR_STATE\",\"alertname\":\"A\"},\"values\":[1700000000],\"timestamps\":[1700000060000]}\nnot json\n",
+        );
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].labels.get("alertname"), Some("A"));
+        assert_eq!(s[0].samples, vec![Sample::new(1_700_000_060_000, 1.7e9)]);
+        let m = vec![
+            Matcher::new(MatchOp::Equal, "__name__", "ALERTS_FOR_STATE").unwrap(),
+            Matcher::new(MatchOp::Equal, "job", "a\"b").unwrap(),
+        ];
+        assert_eq!(
+            selector(&m),
+            "{__name__=\"ALERTS_FOR_STATE\",job=\"a\\\"b\"}"
+        );
+    }
 }

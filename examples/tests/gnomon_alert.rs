@@ -63,13 +63,14 @@ fn rules_against_a_remote_gnomon() {
     let rules = dir.path().join("rules.yml");
     std::fs::write(
         &rules,
-        "groups:\n- name: room\n  interval: 1s\n  rules:\n  - record: temp:double\n    expr: temp * 2\n  - alert: Hot\n    expr: temp > 10\n    annotations:\n      summary: '{{ $labels.room }} at {{ $value }}'\n",
+        "groups:\n- name: room\n  interval: 1s\n  rules:\n  - record: temp:double\n    expr: temp * 2\n  - alert: Hot\n    expr: temp > 10\n    annotations:\n      summary: '{{ $labels.room }} at {{ $value }}'\n  - alert: Warm\n    expr: temp > 5\n    for: 20m\n",
     )
     .unwrap();
     let url = format!("http://{}", server.addr);
     let (_alert, addr) = start_alert(&[
         format!("-datasource.url={url}"),
         format!("-remoteWrite.url={url}"),
+        format!("-remoteRead.url={url}"),
         format!("-rule={}", rules.display()),
     ]);
     let push = || {
@@ -83,7 +84,10 @@ fn rules_against_a_remote_gnomon() {
             let r = common::request(&addr, "GET", "/api/v1/alerts", &[], b"")
                 .ok()?
                 .json();
-            (r["data"]["alerts"][0]["state"] == "firing").then_some(r)
+            let list = r["data"]["alerts"].as_array()?;
+            list.iter()
+                .any(|a| a["state"] == "firing")
+                .then_some(r.clone())
         },
     );
     assert_eq!(
