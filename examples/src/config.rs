@@ -148,6 +148,14 @@ pub const SERVER_FLAGS: &[FlagSpec] = &[
         help: "Optional path to a file with relabeling rules, which are applied to all the ingested metrics (Prometheus relabel_configs syntax, with VictoriaMetrics extensions)",
         kind: FlagKind::String,
     },
+    // Rules (examples/src/rules.rs).
+    crate::rules::RULE_FLAGS[0],
+    crate::rules::RULE_FLAGS[1],
+    crate::rules::RULE_FLAGS[2],
+    crate::rules::RULE_FLAGS[3],
+    crate::rules::RULE_FLAGS[4],
+    crate::rules::RULE_FLAGS[5],
+    crate::rules::RULE_FLAGS[6],
 ];
 
 /// TLS certificate and key files.
@@ -189,6 +197,8 @@ pub struct ServerConfig {
     pub log_level: log::LevelFilter,
     /// Push-protocol settings and socket listeners.
     pub push: crate::listeners::PushConfig,
+    /// Rule files, notifier and evaluation settings.
+    pub rules: crate::rules::RulesConfig,
 }
 
 impl ServerConfig {
@@ -248,6 +258,7 @@ impl ServerConfig {
             disable_cache: f.bool("search.disableCache"),
             log_level,
             push: crate::listeners::PushConfig::from_flags(f)?,
+            rules: crate::rules::RulesConfig::from_flags(f)?,
         })
     }
 }

@@ -13,18 +13,24 @@
 //! - [`metrics`]: `/metrics` rendering and request counting;
 //! - [`listeners`]: push settings, Graphite and OpenTSDB socket listeners;
 //! - [`serve`]: accept loop with graceful shutdown;
+//! - [`alert_remote`]: `gnomon-alert`, rules against a remote datasource;
+//! - [`rules`]: recording/alerting rules in the server (flags, manager, API, reload);
+//! - [`rule_tool`]: `gnomon-tool check rules` / `test rules`;
 //! - [`server`]: the whole server assembled, for the binary and for embedding;
 //! - [`ui`]: the embedded web UI at `/vmui/`.
 
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod alert_remote;
 pub mod auth;
 pub mod config;
 pub mod flags;
 pub mod listeners;
 pub mod logger;
 pub mod metrics;
+pub mod rule_tool;
+pub mod rules;
 pub mod serve;
 pub mod server;
 pub mod tls;

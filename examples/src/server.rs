@@ -46,6 +46,7 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
         .merge(gnomon_promql::http::status_router(Arc::new(
             storage.clone(),
         )))
+        .merge(crate::rules::router(&storage, &cfg.rules, &cfg.listen_addr))
         .merge(admin::router(storage))
         .merge(ui::router())
         .route(
@@ -83,6 +84,7 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
         opts.dedup_interval,
         opts.memory_budget
     );
+    crate::rules::check(&cfg.rules)?;
     let storage = tokio::task::spawn_blocking(move || Storage::open(&path, opts))
         .await?
         .with_context(|| format!("cannot open storage at {}", cfg.data_path.display()))?;

@@ -6,6 +6,8 @@
 //! gnomon-tool relabel -config FILE [-finalize] [-flavor=prometheus|victoriametrics]
 //!                     [-name-validation=utf8|legacy]
 //!                                             relabel JSON label sets read on stdin
+//! gnomon-tool check rules [flags] FILE...     validate rule files (promtool check rules)
+//! gnomon-tool test rules [flags] FILE...      run rule unit tests (promtool test rules)
 //! ```
 //!
 //! `QUERY` may be `-` to read it from standard input. `--strict` accepts Prometheus 3.x
@@ -45,11 +47,29 @@ const COMMANDS: &[Command] = &[
         run: promql_check,
     },
     Command {
+        words: &["check", "rules"],
+        usage: "check rules [--lint=duplicate-rules|none] [--lint-fatal] [--ignore-unknown-fields] FILE...   validate rule files (promtool check rules)",
+        run: check_rules,
+    },
+    Command {
+        words: &["test", "rules"],
+        usage: "test rules [--run=REGEX] [--ignore-unknown-fields] FILE...   run rule unit tests (promtool test rules)",
+        run: test_rules,
+    },
+    Command {
         words: &["relabel"],
         usage: "relabel -config FILE [flags]   relabel JSON label sets read on stdin (one per line)",
         run: relabel_command,
     },
 ];
+
+fn check_rules(args: &[String]) -> ExitCode {
+    gnomon_examples::rule_tool::check_rules(args, &mut std::io::stdout(), &mut std::io::stderr())
+}
+
+fn test_rules(args: &[String]) -> ExitCode {
+    gnomon_examples::rule_tool::test_rules(args, &mut std::io::stdout(), &mut std::io::stderr())
+}
 
 fn usage() -> ExitCode {
     eprintln!("usage: gnomon-tool COMMAND ...\ncommands:");
