@@ -24,6 +24,10 @@ pub enum FlagKind {
     Size,
     /// A floating-point number.
     Float,
+    /// A list, as VictoriaMetrics' array flags: the flag may be repeated
+    /// (`-rule=a.yml -rule=b.yml`) or given comma-separated values; repeats are joined
+    /// with commas.
+    Array,
 }
 
 impl FlagKind {
@@ -35,6 +39,7 @@ impl FlagKind {
             FlagKind::Retention => " value",
             FlagKind::Size => " size",
             FlagKind::Float => " float",
+            FlagKind::Array => " array",
         }
     }
 }
@@ -120,7 +125,16 @@ pub fn parse(
                 .ok_or_else(|| FlagError::MissingValue(name.to_owned()))?,
         };
         check(spec, &value)?;
-        values.insert(spec.name, value);
+        match values.get_mut(spec.name) {
+            Some(prev) if spec.kind == FlagKind::Array => {
+                let prev: &mut String = prev;
+                prev.push(',');
+                prev.push_str(&value);
+            }
+            _ => {
+                values.insert(spec.name, value);
+            }
+        }
     }
     for s in specs {
         values.entry(s.name).or_insert_with(|| s.default.to_owned());
@@ -135,7 +149,7 @@ fn check(spec: &FlagSpec, value: &str) -> Result<(), FlagError> {
         why: why.to_owned(),
     };
     match spec.kind {
-        FlagKind::String => Ok(()),
+        FlagKind::String | FlagKind::Array => Ok(()),
         FlagKind::Bool => parse_bool(value)
             .map(drop)
             .ok_or_else(|| invalid("want true or false")),
@@ -364,7 +378,21 @@ mod tests {
             help: "Max.",
             kind: FlagKind::Size,
         },
+        FlagSpec {
+            name: "rule",
+            default: "",
+            help: "Rules.",
+            kind: FlagKind::Array,
+        },
     ];
+
+    #[test]
+    fn array_flags_repeat_and_a_plain_flag_keeps_the_last_value() {
+        let f = p(&["-rule=a.yml", "--rule", "b/*.yml,c.yml", "-path=x", "-path=y"]).unwrap();
+        assert_eq!(f.str("rule"), "a.yml,b/*.yml,c.yml");
+        assert_eq!(f.str("path"), "y");
+        assert_eq!(p(&[]).unwrap().str("rule"), "");
+    }
 
     fn p(args: &[&str]) -> Result<Flags, FlagError> {
         parse(SPECS, args.iter().map(|s| s.to_string()))

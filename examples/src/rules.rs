@@ -22,14 +22,14 @@ pub const RULE_FLAGS: [FlagSpec; 7] = [
     FlagSpec {
         name: "rule",
         default: "",
-        help: "Paths or globs of Prometheus rule files, comma-separated (e.g. /etc/rules/*.yml)",
-        kind: FlagKind::String,
+        help: "Paths or globs of Prometheus rule files (e.g. /etc/rules/*.yml); repeat the flag or separate with commas",
+        kind: FlagKind::Array,
     },
     FlagSpec {
         name: "notifier.url",
         default: "",
         help: "Alertmanager URLs, comma-separated (e.g. http://127.0.0.1:9093)",
-        kind: FlagKind::String,
+        kind: FlagKind::Array,
     },
     FlagSpec {
         name: "evaluationInterval",
@@ -41,7 +41,7 @@ pub const RULE_FLAGS: [FlagSpec; 7] = [
         name: "external.label",
         default: "",
         help: "Labels added to alerts sent to Alertmanager, comma-separated name=value pairs",
-        kind: FlagKind::String,
+        kind: FlagKind::Array,
     },
     FlagSpec {
         name: "external.url",
