@@ -287,4 +287,6 @@ impl Engine {
 }
 
 #[cfg(test)]
+mod pushdown_tests;
+#[cfg(test)]
 mod tests;
