@@ -93,6 +93,60 @@ pub const SERVER_FLAGS: &[FlagSpec] = &[
         help: "Show Gnomon version",
         kind: FlagKind::Bool,
     },
+    FlagSpec {
+        name: "search.maxQueryDuration",
+        default: "30s",
+        help: "The maximum duration for query execution",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "search.maxSamplesPerQuery",
+        default: "1000000000",
+        help: "The maximum number of raw samples a single query can process across all time series. This protects from heavy queries, which select unexpectedly high number of raw samples",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxUniqueTimeseries",
+        default: "300000",
+        help: "The maximum number of unique time series, which can be selected during /api/v1/query and /api/v1/query_range queries. This option allows limiting memory usage",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxSeries",
+        default: "0",
+        help: "Synonym of -search.maxUniqueTimeseries when set to a positive value (VictoriaMetrics uses it for /api/v1/series)",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxPointsPerTimeseries",
+        default: "30000",
+        help: "The maximum points per a single timeseries returned from /api/v1/query_range. This option doesn't limit the number of scanned raw samples in the database. The main purpose of this option is to limit the number of per-series points returned to graphing UI such as Grafana. There is no sense in setting this limit to values bigger than the horizontal resolution of the graph",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxStalenessInterval",
+        default: "0s",
+        help: "The maximum interval for staleness calculations: how far back an instant selector looks for a sample (Prometheus' lookback delta). Zero means 5m",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "search.latencyOffset",
+        default: "30s",
+        help: "The time when data points become visible in query results after the collection. Accepted for compatibility: Gnomon evaluates at the requested times and shows samples as soon as they are committed",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "search.maxMemoryPerQuery",
+        default: "0",
+        help: "The maximum amounts of memory a single query may consume for its intermediate results. Queries requiring more memory are rejected. Zero means no limit",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.cacheTimestampOffset",
+        default: "5m",
+        help: "The maximum duration since the current time for response data, which is always queried from the original raw data, without using the response cache",
+        kind: FlagKind::Duration,
+    },
 ];
 
 /// TLS certificate and key files.
@@ -132,6 +186,8 @@ pub struct ServerConfig {
     pub disable_cache: bool,
     /// Minimum log level.
     pub log_level: log::LevelFilter,
+    /// Query limits and result-cache settings (`-search.*`).
+    pub search: crate::search::SearchConfig,
 }
 
 impl ServerConfig {
@@ -190,6 +246,7 @@ impl ServerConfig {
             max_insert_bytes: usize::try_from(f.size("maxInsertRequestSize")).unwrap_or(usize::MAX),
             disable_cache: f.bool("search.disableCache"),
             log_level,
+            search: crate::search::SearchConfig::from_flags(f),
         })
     }
 }

@@ -11,6 +11,7 @@
 //! - [`auth`]: basic-auth middleware;
 //! - [`admin`]: delete_series, snapshots, force flush/merge, health;
 //! - [`metrics`]: `/metrics` rendering and request counting;
+//! - [`search`]: the `-search.*` flags as query limits and the result cache;
 //! - [`serve`]: accept loop with graceful shutdown;
 //! - [`server`]: the whole server assembled, for the binary and for embedding.
 
@@ -22,6 +23,7 @@ pub mod config;
 pub mod flags;
 pub mod logger;
 pub mod metrics;
+pub mod search;
 pub mod serve;
 pub mod server;
 pub mod tls;

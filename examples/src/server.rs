@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{SHUTDOWN_GRACE, ServerConfig};
 use crate::metrics::{HttpStats, MetricsSources};
-use crate::{admin, auth, metrics, serve, tls};
+use crate::{admin, auth, metrics, search, serve, tls};
 
 /// Every endpoint of the server over `storage`, with request counting and, when
 /// configured, basic auth.
@@ -30,6 +30,7 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
     let http_stats = sources.http.clone();
     let sources = Arc::new(sources);
     let for_metrics = storage.clone();
+    let mut cache = None;
     let mut app = Router::new()
         .merge(gnomon_scrape::http::ingest_router(
             appenders,
@@ -37,8 +38,8 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
             ingest_opts,
         ))
         .merge(gnomon_scrape::http::export_router(querier.clone()))
-        .merge(gnomon_promql::http::router(querier))
-        .merge(admin::router(storage))
+        .merge(search::router(querier, cfg, &mut cache))
+        .merge(search::reset_after(admin::router(storage), cache))
         .route(
             "/metrics",
             get(move || {

@@ -20,7 +20,7 @@
 //!
 //! The cache is bounded by [`CacheOptions::max_bytes`]; the least recently used entries
 //! go first. Hit and miss counts are kept per cache ([`ResultCache::stats`]) and summed
-//! over the process for `/metrics` ([`write_metrics`]).
+//! over the process for `/metrics` ([`metrics`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -116,30 +116,33 @@ static MISSES: AtomicU64 = AtomicU64::new(0);
 static BYTES: AtomicU64 = AtomicU64::new(0);
 static ENTRIES: AtomicU64 = AtomicU64::new(0);
 
-/// Appends the result caches' counters in the exposition format, with
-/// VictoriaMetrics' names: `vm_rollup_result_cache_full_hits_total`,
-/// `…_partial_hits_total`, `…_miss_total`, and `vm_cache_entries` /
-/// `vm_cache_size_bytes` / `vm_cache_requests_total` / `vm_cache_misses_total` with
-/// `type="promql/rollupResult"`. Sums over every cache of the process.
-pub fn write_metrics(out: &mut String) {
+/// The result caches' counters as `(name, value)` pairs in VictoriaMetrics' names:
+/// `vm_rollup_result_cache_full_hits_total`, `…_partial_hits_total`, `…_miss_total`,
+/// and `vm_cache_entries` / `vm_cache_size_bytes` / `vm_cache_requests_total` /
+/// `vm_cache_misses_total` with `type="promql/rollupResult"`. Sums over every cache of
+/// the process.
+pub fn metrics() -> Vec<(String, u64)> {
     let (full, partial, miss) = (
         FULL_HITS.load(Ordering::Relaxed),
         PARTIAL_HITS.load(Ordering::Relaxed),
         MISSES.load(Ordering::Relaxed),
     );
     let t = r#"{type="promql/rollupResult"}"#;
-    out.push_str(&format!(
-        "vm_rollup_result_cache_full_hits_total {full}\n\
-         vm_rollup_result_cache_partial_hits_total {partial}\n\
-         vm_rollup_result_cache_miss_total {miss}\n\
-         vm_cache_entries{t} {}\n\
-         vm_cache_size_bytes{t} {}\n\
-         vm_cache_requests_total{t} {}\n\
-         vm_cache_misses_total{t} {miss}\n",
-        ENTRIES.load(Ordering::Relaxed),
-        BYTES.load(Ordering::Relaxed),
-        full + partial + miss,
-    ));
+    vec![
+        ("vm_rollup_result_cache_full_hits_total".into(), full),
+        ("vm_rollup_result_cache_partial_hits_total".into(), partial),
+        ("vm_rollup_result_cache_miss_total".into(), miss),
+        (
+            format!("vm_cache_entries{t}"),
+            ENTRIES.load(Ordering::Relaxed),
+        ),
+        (
+            format!("vm_cache_size_bytes{t}"),
+            BYTES.load(Ordering::Relaxed),
+        ),
+        (format!("vm_cache_requests_total{t}"), full + partial + miss),
+        (format!("vm_cache_misses_total{t}"), miss),
+    ]
 }
 
 /// True when the result of `query` at a step does not depend on the request's range, so
