@@ -4,6 +4,7 @@
 //! 503 `timeout`, 500 `internal`). Range queries go through the [`ResultCache`] when one
 //! is configured and the request does not say `nocache=1`.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -390,10 +391,12 @@ pub(super) fn write_timestamp(out: &mut String, t: i64) {
         out.push('-');
     }
     let abs = t.unsigned_abs();
-    out.push_str(&(abs / 1000).to_string());
+    // `write!` into the String formats in place (no temporary per point); writing to a
+    // String cannot fail.
+    let _ = write!(out, "{}", abs / 1000);
     let frac = abs % 1000;
     if frac != 0 {
-        out.push_str(&format!(".{frac:03}"));
+        let _ = write!(out, ".{frac:03}");
     }
 }
 
@@ -414,7 +417,7 @@ pub(super) fn write_float(out: &mut String, v: f64) {
         };
         out.push_str(&format!("{mantissa}e{sign}{digits:0>2}"));
     } else {
-        out.push_str(&v.to_string());
+        let _ = write!(out, "{v}");
     }
 }
 
