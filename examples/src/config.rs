@@ -156,6 +156,60 @@ pub const SERVER_FLAGS: &[FlagSpec] = &[
     crate::rules::RULE_FLAGS[4],
     crate::rules::RULE_FLAGS[5],
     crate::rules::RULE_FLAGS[6],
+    FlagSpec {
+        name: "search.maxQueryDuration",
+        default: "30s",
+        help: "The maximum duration for query execution",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "search.maxSamplesPerQuery",
+        default: "1000000000",
+        help: "The maximum number of raw samples a single query can process across all time series. This protects from heavy queries, which select unexpectedly high number of raw samples",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxUniqueTimeseries",
+        default: "300000",
+        help: "The maximum number of unique time series, which can be selected during /api/v1/query and /api/v1/query_range queries. This option allows limiting memory usage",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxSeries",
+        default: "0",
+        help: "Synonym of -search.maxUniqueTimeseries when set to a positive value (VictoriaMetrics uses it for /api/v1/series)",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxPointsPerTimeseries",
+        default: "30000",
+        help: "The maximum points per a single timeseries returned from /api/v1/query_range. This option doesn't limit the number of scanned raw samples in the database. The main purpose of this option is to limit the number of per-series points returned to graphing UI such as Grafana. There is no sense in setting this limit to values bigger than the horizontal resolution of the graph",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.maxStalenessInterval",
+        default: "0s",
+        help: "The maximum interval for staleness calculations: how far back an instant selector looks for a sample (Prometheus' lookback delta). Zero means 5m",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "search.latencyOffset",
+        default: "30s",
+        help: "The time when data points become visible in query results after the collection. Accepted for compatibility: Gnomon evaluates at the requested times and shows samples as soon as they are committed",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "search.maxMemoryPerQuery",
+        default: "0",
+        help: "The maximum amounts of memory a single query may consume for its intermediate results. Queries requiring more memory are rejected. Zero means no limit",
+        kind: FlagKind::Size,
+    },
+    FlagSpec {
+        name: "search.cacheTimestampOffset",
+        default: "5m",
+        help: "The maximum duration since the current time for response data, which is always queried from the original raw data, without using the response cache",
+        kind: FlagKind::Duration,
+    },
 ];
 
 /// TLS certificate and key files.
@@ -199,6 +253,8 @@ pub struct ServerConfig {
     pub push: crate::listeners::PushConfig,
     /// Rule files, notifier and evaluation settings.
     pub rules: crate::rules::RulesConfig,
+    /// Query limits and result-cache settings (`-search.*`).
+    pub search: crate::search::SearchConfig,
 }
 
 impl ServerConfig {
@@ -259,6 +315,7 @@ impl ServerConfig {
             log_level,
             push: crate::listeners::PushConfig::from_flags(f)?,
             rules: crate::rules::RulesConfig::from_flags(f)?,
+            search: crate::search::SearchConfig::from_flags(f),
         })
     }
 }

@@ -12,6 +12,7 @@
 //! - [`admin`]: delete_series, snapshots, force flush/merge, health;
 //! - [`metrics`]: `/metrics` rendering and request counting;
 //! - [`listeners`]: push settings, Graphite and OpenTSDB socket listeners;
+//! - [`search`]: the `-search.*` flags as query limits and the result cache;
 //! - [`serve`]: accept loop with graceful shutdown;
 //! - [`alert_remote`]: `gnomon-alert`, rules against a remote datasource;
 //! - [`rules`]: recording/alerting rules in the server (flags, manager, API, reload);
@@ -31,6 +32,7 @@ pub mod logger;
 pub mod metrics;
 pub mod rule_tool;
 pub mod rules;
+pub mod search;
 pub mod serve;
 pub mod server;
 pub mod tls;

@@ -19,10 +19,6 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
 use crate::flags::{FlagError, Flags};
 
-/// How far back `/federate` looks for a series' newest sample (Prometheus' default
-/// lookback delta).
-pub const FEDERATE_LOOKBACK: Duration = Duration::from_secs(300);
-
 /// Bytes read from a connection at a time; each read's complete lines are stored and
 /// committed together, so a trickle of lines is visible at once and a flood is batched.
 const READ_BYTES: usize = 64 * 1024;

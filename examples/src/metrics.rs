@@ -266,6 +266,9 @@ pub fn render(s: &Stats, src: &MetricsSources, p: &ProcessStats) -> String {
         ),
         "1".into(),
     );
+    gnomon_promql::http::cache::metrics()
+        .into_iter()
+        .for_each(|(n, v)| m(&n, v.to_string()));
     lines.sort();
     let mut out = String::new();
     for (name, value) in lines {

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{SHUTDOWN_GRACE, ServerConfig};
 use crate::metrics::{HttpStats, MetricsSources};
-use crate::{admin, auth, metrics, serve, tls, ui};
+use crate::{admin, auth, metrics, search, serve, tls, ui};
 
 /// Every endpoint of the server over `storage`, with request counting and, when
 /// configured, basic auth.
@@ -31,6 +31,7 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
     let http_stats = sources.http.clone();
     let sources = Arc::new(sources);
     let for_metrics = storage.clone();
+    let mut cache = None;
     let mut app = Router::new()
         .merge(gnomon_scrape::http::ingest_router(
             appenders,
@@ -40,14 +41,14 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
         .merge(gnomon_scrape::http::export_router(querier.clone()))
         .merge(gnomon_scrape::http::federate_router(
             querier.clone(),
-            crate::listeners::FEDERATE_LOOKBACK,
+            cfg.search.engine.lookback_delta,
         ))
-        .merge(gnomon_promql::http::router(querier))
+        .merge(search::router(querier, cfg, &mut cache))
         .merge(gnomon_promql::http::status_router(Arc::new(
             storage.clone(),
         )))
         .merge(crate::rules::router(&storage, &cfg.rules, &cfg.listen_addr))
-        .merge(admin::router(storage))
+        .merge(search::reset_after(admin::router(storage), cache))
         .merge(ui::router())
         .route(
             "/metrics",

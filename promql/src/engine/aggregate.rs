@@ -18,7 +18,7 @@ struct Groups {
     members: Vec<Vec<usize>>,
 }
 
-fn group_labels(l: &Labels, g: Option<&Grouping>) -> Labels {
+pub(crate) fn group_labels(l: &Labels, g: Option<&Grouping>) -> Labels {
     let mut b = l.builder();
     match g {
         Some(Grouping::By(names)) => b.retain(|x| names.contains(&x.name)),
@@ -57,6 +57,9 @@ impl Ev<'_> {
         let Some(expr) = a.expr() else {
             return Ok(Vec::new());
         };
+        if let Some(out) = self.aggregate_streamed(a, g)? {
+            return Ok(out);
+        }
         let name = a.func.name;
         if let Some(n) = a.limit {
             let all = AggregateExpr {

@@ -31,6 +31,14 @@ pub enum EvalError {
     /// The query would hold more samples in memory than allowed.
     #[error("query processing would load too many samples into memory in {0}")]
     TooManySamples(&'static str),
+    /// The query's intermediate state would exceed `-search.maxMemoryPerQuery`.
+    #[error(
+        "not enough memory for processing the query: its intermediate results need more than {limit} bytes; possible solutions are: reducing the number of matching time series; increasing `step` query arg; increasing `-search.maxMemoryPerQuery`"
+    )]
+    TooMuchMemory {
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The query selects more series than allowed.
     #[error("the query selects more than {0} series")]
     TooManySeries(usize),

@@ -65,6 +65,21 @@ pub(crate) struct StepSeries {
     pub drop_name: bool,
 }
 
+impl StepSeries {
+    /// Estimated heap bytes: the value slots and the label strings.
+    pub fn bytes(&self) -> usize {
+        self.vals.len() * std::mem::size_of::<Option<f64>>() + labels_bytes(&self.labels)
+    }
+}
+
+/// Estimated heap bytes of a label set (strings plus per-label overhead).
+pub(crate) fn labels_bytes(l: &Labels) -> usize {
+    l.iter()
+        .map(|x| x.name.len() + x.value.len() + 48)
+        .sum::<usize>()
+        + 16
+}
+
 /// One series of a range-vector value, with its samples.
 #[derive(Clone, Debug)]
 pub(crate) struct WindowSeries {
@@ -95,24 +110,35 @@ impl Windows {
     }
 
     /// [`Windows::slide`] over one series' samples: `f(step, window)`.
-    pub fn slide_one(&self, samples: &[Sample], mut f: impl FnMut(usize, &[Sample])) {
-        let (mut lo, mut hi) = (0usize, 0usize);
-        let mut prev_end = i64::MIN;
-        for (i, &end) in self.eff.iter().enumerate() {
-            if end < prev_end {
-                lo = 0;
-                hi = 0;
-            }
-            prev_end = end;
-            let start = end - self.range;
-            while hi < samples.len() && samples[hi].t <= end {
-                hi += 1;
-            }
-            while lo < hi && samples[lo].t <= start {
-                lo += 1;
-            }
-            f(i, &samples[lo.min(hi)..hi]);
+    pub fn slide_one(&self, samples: &[Sample], f: impl FnMut(usize, &[Sample])) {
+        slide(&self.eff, self.range, samples, f);
+    }
+}
+
+/// Calls `f(step, window)` with the samples in `(end - range, end]` for every window end
+/// of `eff`, moving two cursors over `samples` (one pass when the ends are increasing).
+pub(crate) fn slide(
+    eff: &[i64],
+    range: i64,
+    samples: &[Sample],
+    mut f: impl FnMut(usize, &[Sample]),
+) {
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut prev_end = i64::MIN;
+    for (i, &end) in eff.iter().enumerate() {
+        if end < prev_end {
+            lo = 0;
+            hi = 0;
         }
+        prev_end = end;
+        let start = end - range;
+        while hi < samples.len() && samples[hi].t <= end {
+            hi += 1;
+        }
+        while lo < hi && samples[lo].t <= start {
+            lo += 1;
+        }
+        f(i, &samples[lo.min(hi)..hi]);
     }
 }
 
@@ -133,6 +159,8 @@ pub(crate) struct Ev<'a> {
     pub query: Grid,
     pub deadline: Option<Instant>,
     pub samples: Cell<usize>,
+    /// Estimated bytes of intermediate state held (see [`Ev::hold`]).
+    pub mem: Cell<usize>,
     /// True for a range query (start != end).
     pub range_query: bool,
     /// Warnings and infos raised so far.
@@ -156,6 +184,27 @@ impl Ev<'_> {
             return Err(EvalError::TooManySamples("query execution"));
         }
         Ok(())
+    }
+
+    /// Counts `bytes` more of intermediate state, failing past
+    /// [`EngineOptions::max_memory_per_query`] (0: no limit).
+    ///
+    /// The count is an upper bound of the peak: every intermediate instant vector is
+    /// charged when it is produced and stays charged until the query ends; only the
+    /// samples of a streamed batch are [released](Ev::release) once the batch is evaluated.
+    pub fn hold(&self, bytes: usize) -> EvalResult<()> {
+        let total = self.mem.get().saturating_add(bytes);
+        self.mem.set(total);
+        let limit = self.opts.max_memory_per_query;
+        if limit > 0 && total > limit {
+            return Err(EvalError::TooMuchMemory { limit });
+        }
+        Ok(())
+    }
+
+    /// Gives back `bytes` counted by [`Ev::hold`].
+    pub fn release(&self, bytes: usize) {
+        self.mem.set(self.mem.get().saturating_sub(bytes));
     }
 
     fn query_end(&self) -> i64 {
@@ -237,10 +286,13 @@ impl Ev<'_> {
     pub fn eval(&self, e: &Expr, g: &Grid) -> EvalResult<Val> {
         let v = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(e, g))?;
         // Memory bound: one value slot per series and step.
-        if let Val::Vector(ss) = &v
-            && ss.len().saturating_mul(g.n) > self.opts.max_samples
-        {
-            return Err(EvalError::TooManySamples("query execution"));
+        if let Val::Vector(ss) = &v {
+            if ss.len().saturating_mul(g.n) > self.opts.max_samples {
+                return Err(EvalError::TooManySamples("query execution"));
+            }
+            if self.opts.max_memory_per_query > 0 {
+                self.hold(ss.iter().map(StepSeries::bytes).sum())?;
+            }
         }
         Ok(v)
     }

@@ -4,11 +4,12 @@
 //! | module | what |
 //! |---|---|
 //! | `eval` | the step grid, per-step series, dispatch over the tree, delayed name removal |
-//! | `selector` | instant selectors (5m lookback, staleness), range selectors, subqueries |
+//! | `selector` | streamed selectors (5m lookback, staleness) in bounded batches, range selectors, subqueries |
 //! | `rollup` | window functions (`rate`, `*_over_time`, …) and the sliding-window driver |
 //! | `modifiers` | the `anchored` and `smoothed` range modifiers |
 //! | `annotations` | warnings and infos with Prometheus' texts |
 //! | `binary` | operators, vector matching, set operators |
+//! | `pushdown` | `sum`/`count`/`avg`/`min`/`max`/`group` folded into streamed selectors |
 //! | `aggregate` | `sum`, `topk`, `quantile`, `count_values`, … |
 //! | `functions` | transforms: math, labels, sorting, `absent`, `scalar`, `timestamp` |
 //! | `dates` | calendar functions (`hour`, `day_of_week`, …) |
@@ -51,6 +52,7 @@ mod info;
 pub mod memstore;
 mod metricsql;
 mod modifiers;
+mod pushdown;
 mod registry;
 mod rollup;
 mod selector;
@@ -87,6 +89,12 @@ pub struct EngineOptions {
     /// Resolution of subqueries written without one (`x[5m:]`): Prometheus uses the
     /// global evaluation interval, 1m by default.
     pub default_subquery_step: Duration,
+    /// Most bytes of intermediate state one query may hold (0: no limit), as
+    /// VictoriaMetrics' `-search.maxMemoryPerQuery`: the value slots and labels of every
+    /// intermediate instant vector, the samples of the batch of series being evaluated,
+    /// and the per-group state of streamed aggregations. Exceeding it fails the query with
+    /// [`EvalError::TooMuchMemory`].
+    pub max_memory_per_query: usize,
 }
 
 impl Default for EngineOptions {
@@ -98,6 +106,7 @@ impl Default for EngineOptions {
             max_points_per_series: 30_000,
             timeout: Some(Duration::from_secs(120)),
             default_subquery_step: Duration::from_secs(60),
+            max_memory_per_query: 0,
         }
     }
 }
@@ -126,6 +135,7 @@ impl Engine {
             query,
             deadline: self.opts.timeout.map(|t| Instant::now() + t),
             samples: Cell::new(0),
+            mem: Cell::new(0),
             range_query: query.n > 1,
             notes: Default::default(),
         }
@@ -277,5 +287,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod pushdown_tests;
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,13 @@
 //! Functions over a window of samples per series (`rate`, `*_over_time`, …) and the
 //! driver that slides each window across the steps.
 
-use gnomon_tsdb_core::model::Sample;
+use gnomon_tsdb_core::model::{Labels, Sample};
 
 use super::error::EvalResult;
 use rayon::prelude::*;
 
 use super::annotations::check_quantile;
-use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries};
+use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries, slide};
 use super::modifiers;
 use super::stats::{Mean, kahan_sum, linear_regression, quantile, variance};
 use crate::parser::ast::{Call, Expr};
@@ -30,10 +30,65 @@ const PARALLEL_MIN_WORK: usize = 10_000;
 /// A rollup implementation: `None` means "no output at this step".
 pub(crate) type RollupFn = fn(&Win) -> Option<f64>;
 
+/// A rollup call ready to run over any series' samples: the function, its scalar
+/// arguments per step, and whether the output keeps the metric name.
+pub(crate) struct RollupPlan {
+    f: RollupFn,
+    /// The same function for series without counter resets (`rate`, `increase`: their
+    /// per-window reset scan adds nothing there, so skipping it gives the same bits).
+    no_resets: Option<RollupFn>,
+    params: Vec<Vec<f64>>,
+    keep_name: bool,
+    grid: Grid,
+}
+
+impl RollupPlan {
+    /// The per-step outputs of one series whose windows end at `eff` and span `range`
+    /// ms; `None` when no step has a value.
+    pub fn apply(
+        &self,
+        eff: &[i64],
+        range: i64,
+        labels: Labels,
+        samples: &[Sample],
+        drop_name: bool,
+    ) -> Option<StepSeries> {
+        let f = match self.no_resets {
+            Some(fast) if !samples.windows(2).any(|w| w[1].v < w[0].v) => fast,
+            _ => self.f,
+        };
+        let mut vals = vec![None; self.grid.n];
+        let mut p = vec![0.0; self.params.len()];
+        let mut any = false;
+        slide(eff, range, samples, |i, win| {
+            if win.is_empty() {
+                return;
+            }
+            for (k, col) in self.params.iter().enumerate() {
+                p[k] = col[i];
+            }
+            let end = eff[i];
+            vals[i] = f(&Win {
+                s: win,
+                t: self.grid.t(i),
+                start: end - range,
+                end,
+                params: &p,
+            });
+            any |= vals[i].is_some();
+        });
+        any.then_some(StepSeries {
+            labels,
+            vals,
+            drop_name: drop_name || !self.keep_name,
+        })
+    }
+}
+
 impl Ev<'_> {
-    /// Evaluates a rollup call: scalar arguments per step, the range-vector argument as
-    /// sliding windows.
-    pub fn rollup(&self, c: &Call, f: RollupFn, g: &Grid) -> EvalResult<Val> {
+    /// The scalar arguments of a rollup call, evaluated per step, with the checks
+    /// Prometheus makes on them.
+    pub fn rollup_plan(&self, c: &Call, f: RollupFn, g: &Grid) -> EvalResult<RollupPlan> {
         let mi = c.func.rollup_arg().unwrap_or(0);
         let mut params: Vec<Vec<f64>> = Vec::new();
         for (i, a) in c.args.iter().enumerate() {
@@ -46,14 +101,44 @@ impl Ev<'_> {
         {
             check_quantile(&self.notes, q, e);
         }
+        // Only for the implementations in this file (a registry may map the names to
+        // others); a missed match only costs speed.
+        let no_resets: Option<RollupFn> = if std::ptr::fn_addr_eq(f, rate as RollupFn) {
+            Some(|w| extrapolated_scan(w, true, true, false))
+        } else if std::ptr::fn_addr_eq(f, increase as RollupFn) {
+            Some(|w| extrapolated_scan(w, true, false, false))
+        } else {
+            None
+        };
+        Ok(RollupPlan {
+            f,
+            no_resets,
+            params,
+            keep_name: matches!(c.func.name, "last_over_time" | "first_over_time"),
+            grid: *g,
+        })
+    }
+
+    /// Evaluates a rollup call: scalar arguments per step, the range-vector argument as
+    /// sliding windows. A rollup of a plain range selector streams series by series.
+    pub fn rollup(&self, c: &Call, f: RollupFn, g: &Grid) -> EvalResult<Val> {
+        let mi = c.func.rollup_arg().unwrap_or(0);
         let Some(arg) = c.args.get(mi) else {
+            // As before: the parameters are still evaluated (and checked).
+            self.rollup_plan(c, f, g)?;
             return Ok(Val::Vector(Vec::new()));
         };
-        if let Expr::Matrix(m) = arg
-            && let Some(md) = m.selector.modifier
-        {
-            modifiers::check(c.func.name, md)?;
+        if let Expr::Matrix(m) = arg {
+            match m.selector.modifier {
+                Some(md) => modifiers::check(c.func.name, md)?,
+                None => {
+                    let plan = self.rollup_plan(c, f, g)?;
+                    let out = self.collect_stream(|sink| self.stream_rollup(m, &plan, g, sink))?;
+                    return Ok(Val::Vector(out));
+                }
+            }
         }
+        let plan = self.rollup_plan(c, f, g)?;
         let w = self.windows(arg, g)?;
         if let Some(md) = w.modifier {
             let lookback = self.opts.lookback_delta.as_millis() as i64;
@@ -64,40 +149,16 @@ impl Ev<'_> {
                 lookback,
             )));
         }
-        let keep_name = matches!(c.func.name, "last_over_time" | "first_over_time");
         let one = |s: &WindowSeries| {
-            let mut vals = vec![None; g.n];
-            let mut p = vec![0.0; params.len()];
-            w.slide_one(&s.samples, |i, win| {
-                if win.is_empty() {
-                    return;
-                }
-                for (k, col) in params.iter().enumerate() {
-                    p[k] = col[i];
-                }
-                let end = w.eff[i];
-                vals[i] = f(&Win {
-                    s: win,
-                    t: g.t(i),
-                    start: end - w.range,
-                    end,
-                    params: &p,
-                });
-            });
-            StepSeries {
-                labels: s.labels.clone(),
-                vals,
-                drop_name: s.drop_name || !keep_name,
-            }
+            plan.apply(&w.eff, w.range, s.labels.clone(), &s.samples, s.drop_name)
         };
         // Series are independent: large rollups run on the rayon pool.
         let work: usize = w.series.iter().map(|s| s.samples.len() + g.n).sum();
-        let mut out: Vec<StepSeries> = if work >= PARALLEL_MIN_WORK {
-            w.series.par_iter().map(one).collect()
+        let out: Vec<StepSeries> = if work >= PARALLEL_MIN_WORK {
+            w.series.par_iter().filter_map(one).collect()
         } else {
-            w.series.iter().map(one).collect()
+            w.series.iter().filter_map(one).collect()
         };
-        out.retain(|s| s.vals.iter().any(Option::is_some));
         Ok(Val::Vector(out))
     }
 }
@@ -108,13 +169,19 @@ fn vals<'a>(w: &'a Win) -> impl Iterator<Item = f64> + 'a {
 
 /// Prometheus' `extrapolatedRate`.
 fn extrapolated(w: &Win, counter: bool, rate: bool) -> Option<f64> {
+    extrapolated_scan(w, counter, rate, counter)
+}
+
+/// [`extrapolated`]; `scan_resets: false` skips adding the values before counter resets,
+/// which is exact for windows known to have none.
+fn extrapolated_scan(w: &Win, counter: bool, rate: bool, scan_resets: bool) -> Option<f64> {
     let s = w.s;
     if s.len() < 2 {
         return None;
     }
     let (first, last) = (s[0], s[s.len() - 1]);
     let mut result = last.v - first.v;
-    if counter {
+    if scan_resets {
         let mut prev = first.v;
         for p in &s[1..] {
             if p.v < prev {
@@ -303,4 +370,41 @@ pub(crate) fn double_exponential_smoothing(w: &Win) -> Option<f64> {
         (s0, s1) = (s1, x + y);
     }
     Some(s1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The reset-free shortcut of `rate`/`increase` gives the same bits on windows
+        /// without resets.
+        #[test]
+        fn reset_free_extrapolation_matches_the_scanning_one(
+            steps in proptest::collection::vec((1i64..30_000, 0.0f64..1e6), 2..50),
+            start_gap in 0i64..60_000,
+            end_gap in 0i64..60_000,
+        ) {
+            let mut t = 1_000_000;
+            let mut v = 0.0;
+            let s: Vec<Sample> = steps.iter().map(|&(dt, dv)| {
+                t += dt;
+                v += dv;
+                Sample::new(t, v)
+            }).collect();
+            let w = Win {
+                s: &s,
+                t: t + end_gap,
+                start: s[0].t - start_gap - 1,
+                end: t + end_gap,
+                params: &[],
+            };
+            for rate in [true, false] {
+                let a = extrapolated(&w, true, rate).map(f64::to_bits);
+                let b = extrapolated_scan(&w, true, rate, false).map(f64::to_bits);
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
 }

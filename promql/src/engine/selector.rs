@@ -1,35 +1,161 @@
 //! Reading series: instant-vector selectors (lookback), range-vector selectors and
 //! subqueries (windows over the steps).
 
+//!
+//! Selectors stream: series come from the store one at a time, are gathered in bounded
+//! batches, and each batch is turned into per-step values on the rayon pool before the
+//! next one is read, so a query holds the samples of one batch rather than of every
+//! series it touches.
+
 use gnomon_tsdb_core::model::{Matcher, Sample, Series, TimeRange, is_stale_nan};
+use rayon::prelude::*;
 
 use super::error::{EvalError, EvalResult};
 use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries, Windows, unsupported};
 use super::modifiers;
+use super::registry::{Impl, lookup};
+use super::rollup::RollupPlan;
 use crate::parser::ast::{Expr, MatrixSelector, RangeModifier, Subquery, VectorSelector};
+
+/// Most series gathered before a batch is evaluated. 256 series of a 6 h range at a 15 s
+/// interval hold ~6 MB of samples; smaller batches lose parallelism to rayon's hand-off.
+const BATCH_SERIES: usize = 256;
+
+/// Most samples gathered before a batch is evaluated (16 bytes each: 16 MiB).
+const BATCH_SAMPLES: usize = 1 << 20;
+
+/// Below this many samples + value slots a batch runs on the calling thread: rayon's
+/// hand-off costs a few microseconds, about what 10k sample visits take.
+const PARALLEL_MIN_WORK: usize = 10_000;
+
+/// Receives the series of a streamed instant vector, in store (label) order.
+pub(crate) type Sink<'s> = &'s mut dyn FnMut(StepSeries) -> EvalResult<()>;
 
 impl Ev<'_> {
     /// Selects series with samples in `[mint, maxt]`, counting them against the limits.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> EvalResult<Vec<Series>> {
         let mut out = Vec::new();
+        self.stream(matchers, (mint, maxt), 0, Some, |s: Series| {
+            self.hold(s.samples.len() * std::mem::size_of::<Sample>())?;
+            out.push(s);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Streams the series with samples in `range` through `map` (in parallel batches) and
+    /// hands the outputs to `sink` in store order. Counts samples and series against the
+    /// limits and the samples of the batch in flight against the memory limit.
+    /// `slots` is the number of per-step values `map` produces per series (for the
+    /// parallelism threshold).
+    pub fn stream<T: Send>(
+        &self,
+        matchers: &[Matcher],
+        (mint, maxt): (i64, i64),
+        slots: usize,
+        map: impl Fn(Series) -> Option<T> + Sync,
+        mut sink: impl FnMut(T) -> EvalResult<()>,
+    ) -> EvalResult<()> {
         if mint > maxt {
-            return Ok(out);
+            return Ok(());
         }
+        let mut batch: Vec<Series> = Vec::new();
+        let (mut in_batch, mut seen) = (0usize, 0usize);
         for s in self.q.select(matchers, TimeRange::new(mint, maxt))? {
             let s = s?;
-            self.add_samples(s.samples.len())?;
-            out.push(s);
-            if out.len() > self.opts.max_series {
+            seen += 1;
+            if seen > self.opts.max_series {
                 return Err(EvalError::TooManySeries(self.opts.max_series));
             }
+            self.add_samples(s.samples.len())?;
+            in_batch += s.samples.len();
+            batch.push(s);
+            if batch.len() >= BATCH_SERIES || in_batch >= BATCH_SAMPLES {
+                self.run_batch(&mut batch, in_batch, slots, &map, &mut sink)?;
+                in_batch = 0;
+            }
         }
-        self.check_deadline("series selection")?;
-        Ok(out)
+        self.run_batch(&mut batch, in_batch, slots, &map, &mut sink)?;
+        self.check_deadline("series selection")
+    }
+
+    fn run_batch<T: Send>(
+        &self,
+        batch: &mut Vec<Series>,
+        samples: usize,
+        slots: usize,
+        map: &(impl Fn(Series) -> Option<T> + Sync),
+        sink: &mut impl FnMut(T) -> EvalResult<()>,
+    ) -> EvalResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let bytes = samples * std::mem::size_of::<Sample>();
+        self.hold(bytes)?;
+        let work = samples + batch.len() * slots;
+        let out: Vec<Option<T>> = if work >= PARALLEL_MIN_WORK {
+            batch.par_drain(..).map(map).collect()
+        } else {
+            batch.drain(..).map(map).collect()
+        };
+        self.release(bytes);
+        self.check_deadline("series evaluation")?;
+        out.into_iter().flatten().try_for_each(sink)
+    }
+
+    /// Evaluates `e` one series at a time into `sink` when it is a selector or a rollup
+    /// of a range selector (without `anchored`/`smoothed`); `Ok(false)` (and nothing
+    /// sent) for any other expression.
+    pub fn stream_vector(&self, e: &Expr, g: &Grid, sink: Sink) -> EvalResult<bool> {
+        match e {
+            Expr::Vector(vs) if vs.modifier.is_none() => {
+                self.stream_selector(vs, g, sink)?;
+                Ok(true)
+            }
+            Expr::Call(c) => {
+                let Some(Impl::Rollup(f)) = lookup(c.func) else {
+                    return Ok(false);
+                };
+                let mi = c.func.rollup_arg().unwrap_or(0);
+                let Some(Expr::Matrix(m)) = c.args.get(mi) else {
+                    return Ok(false);
+                };
+                if m.selector.modifier.is_some() {
+                    return Ok(false);
+                }
+                let plan = self.rollup_plan(c, f, g)?;
+                self.stream_rollup(m, &plan, g, sink)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Collects a streamed instant vector, counting it against the memory limit as it
+    /// grows (the finished vector is counted again by [`Ev::eval`]).
+    pub fn collect_stream(
+        &self,
+        run: impl FnOnce(Sink) -> EvalResult<()>,
+    ) -> EvalResult<Vec<StepSeries>> {
+        let mut out = Vec::new();
+        let mut held = 0usize;
+        let res = run(&mut |s: StepSeries| {
+            let b = s.bytes();
+            held += b;
+            self.hold(b)?;
+            out.push(s);
+            Ok(())
+        });
+        self.release(held);
+        res.map(|()| out)
     }
 
     /// `name{…}`: per step, the newest sample in `(t - lookback, t]` unless it is a
     /// staleness marker.
     pub fn vector_selector(&self, vs: &VectorSelector, g: &Grid) -> EvalResult<Vec<StepSeries>> {
+        if vs.modifier.is_none() {
+            return self.collect_stream(|sink| self.stream_selector(vs, g, sink));
+        }
         let eff = self.eff_times(g, vs.at.as_ref(), vs.offset.as_ref());
         let (lo, hi) = bounds(&eff);
         let lookback = self.opts.lookback_delta.as_millis() as i64;
@@ -54,6 +180,54 @@ impl Ev<'_> {
         Ok(out)
     }
 
+    /// A plain selector (no `anchored`/`smoothed`), streamed.
+    fn stream_selector(&self, vs: &VectorSelector, g: &Grid, sink: Sink) -> EvalResult<()> {
+        let eff = self.eff_times(g, vs.at.as_ref(), vs.offset.as_ref());
+        let (lo, hi) = bounds(&eff);
+        let lookback = self.opts.lookback_delta.as_millis() as i64;
+        let eff = &eff;
+        self.stream(
+            &vs.all_matchers(),
+            (lo - lookback + 1, hi),
+            eff.len(),
+            |s| {
+                let vals = lookback_values(&s.samples, eff, lookback, |x| x.v);
+                vals.iter().any(Option::is_some).then_some(StepSeries {
+                    labels: s.labels,
+                    vals,
+                    drop_name: false,
+                })
+            },
+            sink,
+        )
+    }
+
+    /// A rollup of a plain range selector (no `anchored`/`smoothed`), streamed: each
+    /// series' windows are evaluated as it arrives and its samples dropped.
+    pub fn stream_rollup(
+        &self,
+        m: &MatrixSelector,
+        plan: &RollupPlan,
+        g: &Grid,
+        sink: Sink,
+    ) -> EvalResult<()> {
+        let vs = &m.selector;
+        let eff = self.eff_times(g, vs.at.as_ref(), vs.offset.as_ref());
+        let range = self.duration_ms(&m.range);
+        let (lo, hi) = bounds(&eff);
+        let eff = &eff;
+        self.stream(
+            &vs.all_matchers(),
+            (lo - range + 1, hi),
+            eff.len(),
+            |mut s| {
+                s.samples.retain(|x| !is_stale_nan(x.v));
+                plan.apply(eff, range, s.labels, &s.samples, false)
+            },
+            sink,
+        )
+    }
+
     /// `timestamp(name{…})`: the time of the sample the selector picks, in seconds.
     pub fn vector_selector_timestamps(
         &self,
@@ -72,16 +246,22 @@ impl Ev<'_> {
     ) -> EvalResult<Vec<StepSeries>> {
         let (lo, hi) = bounds(eff);
         let lookback = self.opts.lookback_delta.as_millis() as i64;
-        let series = self.select(&vs.all_matchers(), lo - lookback + 1, hi)?;
-        Ok(series
-            .into_iter()
-            .map(|s| StepSeries {
-                vals: lookback_values(&s.samples, eff, lookback, |x| x.t as f64 / 1000.0),
-                labels: s.labels,
-                drop_name: true,
-            })
-            .filter(|s| s.vals.iter().any(Option::is_some))
-            .collect())
+        self.collect_stream(|sink| {
+            self.stream(
+                &vs.all_matchers(),
+                (lo - lookback + 1, hi),
+                eff.len(),
+                |s| {
+                    let vals = lookback_values(&s.samples, eff, lookback, |x| x.t as f64 / 1000.0);
+                    vals.iter().any(Option::is_some).then_some(StepSeries {
+                        labels: s.labels,
+                        vals,
+                        drop_name: true,
+                    })
+                },
+                sink,
+            )
+        })
     }
 
     /// The windows of a range-vector expression (`x[5m]` or a subquery).

@@ -16,6 +16,9 @@
 //! Errors use the Prometheus envelope: 400 `bad_data` for bad parameters, 500 `internal`
 //! when the store fails.
 
+pub mod cache;
+#[cfg(test)]
+mod cache_tests;
 mod error;
 mod format;
 mod json;
@@ -38,6 +41,7 @@ pub use error::{ApiError, json_response};
 pub use json::{write_json_string, write_labels_object, write_list};
 pub use params::{Params, parse_time};
 pub use parse_ast::ast_json;
+pub use query::QueryConfig;
 pub use status::{SharedStatus, TsdbStatusSource};
 
 /// The shared state of the read handlers.
@@ -46,12 +50,37 @@ pub type SharedQuerier = Arc<dyn Querier>;
 /// A router serving `/api/v1/series`, `/api/v1/labels` and
 /// `/api/v1/label/{name}/values` from `querier`, and `/api/v1/format_query` and
 /// `/api/v1/parse_query` (the canonical text and the syntax tree of `query`), the
-/// PromQL evaluation endpoints `/api/v1/query` and `/api/v1/query_range`, and the
+/// PromQL evaluation endpoints `/api/v1/query` and `/api/v1/query_range` with
+/// [`QueryConfig::default`] (Prometheus' limits, no result cache), and the
 /// store-independent status endpoints (`/api/v1/status/{buildinfo,config,flags,
 /// runtimeinfo}`, `/api/v1/metadata`, `/api/v1/query_exemplars`). Every route is also
 /// served under `/prometheus` (`/prometheus/api/v1/query`, ...), as VictoriaMetrics does.
 pub fn router(querier: SharedQuerier) -> Router {
+    router_with(querier, QueryConfig::default())
+}
+
+/// [`router`] with the query endpoints' limits and result cache from `config`, plus
+/// `/internal/resetRollupResultCache` (VictoriaMetrics' endpoint: empties the cache).
+pub fn router_with(querier: SharedQuerier, config: QueryConfig) -> Router {
     status::mark_start();
+    let cache = config.cache.clone();
+    let state = query::QueryState {
+        querier: querier.clone(),
+        config: Arc::new(config),
+    };
+    let queries = Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .with_state(state);
+    let reset = Router::new().route(
+        "/internal/resetRollupResultCache",
+        get(move || {
+            if let Some(c) = &cache {
+                c.reset();
+            }
+            async { "" }
+        }),
+    );
     let routes = Router::new()
         .route("/api/v1/series", get(series::handle).post(series::handle))
         .route("/api/v1/labels", get(labels::names).post(labels::names))
@@ -67,8 +96,6 @@ pub fn router(querier: SharedQuerier) -> Router {
             "/api/v1/parse_query",
             get(parse_ast::handle).post(parse_ast::handle),
         )
-        .route("/api/v1/query", get(query::instant).post(query::instant))
-        .route("/api/v1/query_range", get(query::range).post(query::range))
         .route(
             "/api/v1/status/buildinfo",
             get(status::buildinfo).post(status::buildinfo),
@@ -83,11 +110,13 @@ pub fn router(querier: SharedQuerier) -> Router {
         .route(
             "/api/v1/query_exemplars",
             get(status::exemplars).post(status::exemplars),
-        );
+        )
+        .with_state(querier)
+        .merge(queries);
     Router::new()
         .merge(routes.clone())
         .nest("/prometheus", routes)
-        .with_state(querier)
+        .merge(reset)
 }
 
 /// A router serving `/api/v1/status/tsdb` (and `/prometheus/api/v1/status/tsdb`): the

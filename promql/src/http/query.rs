@@ -1,8 +1,11 @@
 //! `/api/v1/query` and `/api/v1/query_range`: PromQL evaluation with Prometheus' response
 //! shapes (`{"status":"success","data":{"resultType":...,"result":[...]}}`, timestamps as
 //! Unix seconds, values as strings) and error classes (400 `bad_data`, 422 `execution`,
-//! 503 `timeout`, 500 `internal`).
+//! 503 `timeout`, 500 `internal`). Range queries go through the [`ResultCache`] when one
+//! is configured and the request does not say `nocache=1`.
 
+use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -11,31 +14,62 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gnomon_tsdb_core::model::{Labels, Sample};
 
+use super::cache::{ResultCache, cacheable, merge};
 use super::format::parse_query_param;
 use super::json::{write_json_string, write_labels_object};
 use super::{ApiError, Params, SharedQuerier, blocking, json_response};
+use crate::Expr;
 use crate::engine::{
     AnnotationKind, Engine, EngineOptions, EvalError, Evaluation, RangeSeries, Value,
 };
 use crate::parser::ast::ValueType;
 use crate::parser::typecheck::type_of;
 
-/// Most points per series a range query may ask for, as Prometheus' API allows.
-const MAX_POINTS: i64 = 11_000;
+/// Settings of the query endpoints (the server builds them from its `-search.*` flags).
+#[derive(Clone, Debug)]
+pub struct QueryConfig {
+    /// The evaluator's limits; `timeout` is the longest a query may run
+    /// (`-search.maxQueryDuration`), which a request's `timeout` argument may only lower.
+    /// `max_points_per_series` bounds `(end - start) / step` of range queries.
+    pub engine: EngineOptions,
+    /// The result cache of range queries; `None` disables it (`-search.disableCache`).
+    pub cache: Option<Arc<ResultCache>>,
+}
+
+impl Default for QueryConfig {
+    /// Prometheus' API: at most 11,000 points per series, a 2 min timeout, no cache.
+    fn default() -> Self {
+        QueryConfig {
+            engine: EngineOptions {
+                max_points_per_series: 11_000,
+                ..EngineOptions::default()
+            },
+            cache: None,
+        }
+    }
+}
+
+/// The state of the query handlers.
+#[derive(Clone)]
+pub(super) struct QueryState {
+    pub querier: SharedQuerier,
+    pub config: Arc<QueryConfig>,
+}
 
 /// `GET|POST /api/v1/query?query=&time=&timeout=`.
 pub(super) async fn instant(
-    State(q): State<SharedQuerier>,
+    State(st): State<QueryState>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let q = st.querier;
     let params = Params::parse(query.as_deref(), &body);
     let text = required_query(&params)?;
     let t = match params.time("time").map_err(|_| bad_time(&params, "time"))? {
         Some(t) => t,
         None => now_ms(),
     };
-    let engine = engine(&params)?;
+    let engine = engine(&params, &st.config.engine)?;
     let expr = parse_query_param(&params)?;
     let eval = blocking(move || {
         engine
@@ -46,12 +80,13 @@ pub(super) async fn instant(
     Ok(success(&eval, &text))
 }
 
-/// `GET|POST /api/v1/query_range?query=&start=&end=&step=&timeout=`.
+/// `GET|POST /api/v1/query_range?query=&start=&end=&step=&timeout=&nocache=`.
 pub(super) async fn range(
-    State(q): State<SharedQuerier>,
+    State(st): State<QueryState>,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let q = st.querier;
     let params = Params::parse(query.as_deref(), &body);
     let text = required_query(&params)?;
     let start = required_time(&params, "start")?;
@@ -74,12 +109,19 @@ pub(super) async fn range(
             "zero or negative query resolution step widths are not accepted. Try a positive integer",
         ));
     }
-    if (end - start) / step > MAX_POINTS {
-        return Err(ApiError::bad_data(
-            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
-        ));
+    let max_points = st.config.engine.max_points_per_series;
+    if (end - start) / step > i64::try_from(max_points).unwrap_or(i64::MAX) {
+        return Err(ApiError::bad_data(format!(
+            "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+            thousands(max_points)
+        )));
     }
-    let engine = engine(&params)?;
+    // Prometheus' rule, checked above, allows `max_points + 1` steps.
+    let opts = EngineOptions {
+        max_points_per_series: max_points.saturating_add(1),
+        ..st.config.engine.clone()
+    };
+    let engine = engine(&params, &opts)?;
     let expr = parse_query_param(&params)?;
     let ty = type_of(&expr);
     if ty != ValueType::Scalar && ty != ValueType::Vector {
@@ -88,13 +130,68 @@ pub(super) async fn range(
             ty.name()
         )));
     }
-    let eval = blocking(move || {
-        engine
+    let nocache = matches!(params.get("nocache"), Some("1" | "true"));
+    let cache = st.config.cache.clone().filter(|_| !nocache);
+    let eval = blocking(move || match cache {
+        Some(c) => cached_range(&engine, &c, q.as_ref(), &expr, (start, end, step)),
+        None => engine
             .range_annotated(q.as_ref(), &expr, start, end, step)
-            .map_err(eval_error)
+            .map_err(eval_error),
     })
     .await?;
     Ok(success(&eval, &text))
+}
+
+/// A range query through the result cache: the cached settled steps, the rest evaluated,
+/// the settled part of the whole stored back.
+fn cached_range(
+    engine: &Engine,
+    cache: &ResultCache,
+    q: &dyn gnomon_tsdb_core::model::Querier,
+    expr: &Expr,
+    (start, end, step): (i64, i64, i64),
+) -> Result<Evaluation, ApiError> {
+    let key = expr.to_string();
+    if !cacheable(&key) {
+        return engine
+            .range_annotated(q, expr, start, end, step)
+            .map_err(eval_error);
+    }
+    let hit = cache.get(&key, start, end, step);
+    let tail = if hit.next <= end {
+        engine
+            .range_annotated(q, expr, hit.next, end, step)
+            .map_err(eval_error)?
+    } else {
+        Evaluation {
+            value: Value::Matrix(Vec::new()),
+            annotations: Vec::new(),
+        }
+    };
+    let Value::Matrix(tail_series) = tail.value else {
+        return Err(ApiError::internal("a range query gave a non-matrix result"));
+    };
+    let series = merge(hit.series, tail_series);
+    if tail.annotations.is_empty() {
+        cache.put(&key, (start, end, step), &series, now_ms(), hit.generation);
+    }
+    Ok(Evaluation {
+        value: Value::Matrix(series),
+        annotations: tail.annotations,
+    })
+}
+
+/// `11000` as `11,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn required_query(params: &Params) -> Result<String, ApiError> {
@@ -124,9 +221,9 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The default engine, with the request's `timeout` when it is shorter.
-fn engine(params: &Params) -> Result<Engine, ApiError> {
-    let mut opts = EngineOptions::default();
+/// The configured engine, with the request's `timeout` when it is shorter.
+fn engine(params: &Params, base: &EngineOptions) -> Result<Engine, ApiError> {
+    let mut opts = base.clone();
     if let Some(s) = params.get("timeout").filter(|s| !s.is_empty()) {
         let ms = parse_duration(s).filter(|&ms| ms >= 0).ok_or_else(|| {
             ApiError::bad_data(format!(
@@ -294,10 +391,12 @@ pub(super) fn write_timestamp(out: &mut String, t: i64) {
         out.push('-');
     }
     let abs = t.unsigned_abs();
-    out.push_str(&(abs / 1000).to_string());
+    // `write!` into the String formats in place (no temporary per point); writing to a
+    // String cannot fail.
+    let _ = write!(out, "{}", abs / 1000);
     let frac = abs % 1000;
     if frac != 0 {
-        out.push_str(&format!(".{frac:03}"));
+        let _ = write!(out, ".{frac:03}");
     }
 }
 
@@ -318,7 +417,7 @@ pub(super) fn write_float(out: &mut String, v: f64) {
         };
         out.push_str(&format!("{mantissa}e{sign}{digits:0>2}"));
     } else {
-        out.push_str(&v.to_string());
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -363,6 +462,14 @@ mod tests {
         assert_eq!(ts(5), "0.005");
         assert_eq!(ts(-1500), "-1.500");
         assert_eq!(ts(i64::MIN), "-9223372036854775.808");
+    }
+
+    #[test]
+    fn point_limits_render_with_thousands_separators() {
+        assert_eq!(thousands(11_000), "11,000");
+        assert_eq!(thousands(30_000), "30,000");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use super::Inner;
@@ -11,7 +12,7 @@ use super::part::Part;
 use super::samples::{dedup, sort_and_resolve};
 use crate::error::Result;
 use crate::index;
-use crate::model::{Labels, Matcher, Series, TimeRange};
+use crate::model::{Labels, Matcher, Sample, Series, TimeRange};
 
 /// Everything a select needs, captured at once so later writes do not disturb it.
 pub(crate) struct View {
@@ -92,12 +93,22 @@ impl Inner {
     }
 }
 
+/// Series decoded together: their blocks are decoded in parallel on the rayon pool while
+/// the consumer works on the previous ones. 32 series of 1440 samples hold ~0.7 MiB; the
+/// first chunks are smaller so a select of a few series does not decode more than it
+/// returns before the consumer sees the first one.
+const PREFETCH: usize = 32;
+
 /// Iterator over the series of a select, in label order.
 pub(crate) struct SelectIter {
     pub inner: Arc<Inner>,
     pub view: View,
     pub order: std::vec::IntoIter<(Labels, u32)>,
     pub range: TimeRange,
+    /// Decoded series not yet returned, in order.
+    ready: std::collections::VecDeque<Result<Series>>,
+    /// Size of the next chunk to decode.
+    chunk: usize,
 }
 
 impl SelectIter {
@@ -115,48 +126,90 @@ impl SelectIter {
             view,
             order: order.into_iter(),
             range,
+            ready: Default::default(),
+            chunk: 1,
         }
     }
 
-    fn samples_of(&mut self, sid: u32) -> Result<Vec<(i64, f64)>> {
-        let mut out = self.view.pending.remove(&sid).unwrap_or_default();
-        let (mut ts, mut vs) = (Vec::new(), Vec::new());
-        for (ids, parts) in &self.view.partitions {
-            if !ids.contains(sid) {
-                continue;
-            }
-            for p in parts {
-                let Some(part) = p.encoded() else { continue };
-                let info = part.info();
-                if !self.range.overlaps(info.min_t, info.max_t) {
-                    continue;
-                }
-                let mut i = part.lower_bound(sid);
-                while i < part.block_count() {
-                    let m = part.meta(i);
-                    if m.sid != sid || m.min_t > self.range.end {
-                        break;
-                    }
-                    i += 1;
-                    if m.max_t < self.range.start {
-                        continue;
-                    }
-                    ts.clear();
-                    vs.clear();
-                    part.decode_block(&m, &mut ts, &mut vs)?;
-                    out.extend(
-                        ts.iter()
-                            .zip(vs.iter())
-                            .filter(|(t, _)| self.range.contains(**t))
-                            .map(|(t, v)| (*t, *v)),
-                    );
-                }
+    /// Decodes the next chunk of series into `ready`; false when none are left.
+    fn fill(&mut self) -> bool {
+        let chunk: Vec<(Labels, u32)> = self.order.by_ref().take(self.chunk).collect();
+        if chunk.is_empty() {
+            return false;
+        }
+        self.chunk = (self.chunk * 2).min(PREFETCH);
+        let pending: Vec<Vec<(i64, f64)>> = chunk
+            .iter()
+            .map(|(_, sid)| self.view.pending.remove(sid).unwrap_or_default())
+            .collect();
+        let (partitions, range, dedup_ms) =
+            (&self.view.partitions, self.range, self.inner.dedup_ms);
+        let decode = |(sid, rows): (u32, Vec<(i64, f64)>)| {
+            samples_of(partitions, range, dedup_ms, sid, rows)
+        };
+        let work: Vec<(u32, Vec<(i64, f64)>)> =
+            chunk.iter().map(|(_, sid)| *sid).zip(pending).collect();
+        let decoded: Vec<Result<Vec<Sample>>> = if work.len() > 1 {
+            work.into_par_iter().map(decode).collect()
+        } else {
+            work.into_iter().map(decode).collect()
+        };
+        for ((labels, _), r) in chunk.into_iter().zip(decoded) {
+            match r {
+                Ok(s) if s.is_empty() => {}
+                Ok(samples) => self.ready.push_back(Ok(Series { labels, samples })),
+                Err(e) => self.ready.push_back(Err(e)),
             }
         }
-        sort_and_resolve(&mut out);
-        dedup(&mut out, self.inner.dedup_ms);
-        Ok(out)
+        true
     }
+}
+
+/// The samples of series `sid` in `range`: its not-yet-flushed `rows` plus every block of
+/// the view's parts, sorted, resolved and deduplicated.
+fn samples_of(
+    partitions: &[(RoaringBitmap, Vec<Part>)],
+    range: TimeRange,
+    dedup_ms: i64,
+    sid: u32,
+    mut out: Vec<(i64, f64)>,
+) -> Result<Vec<Sample>> {
+    let (mut ts, mut vs) = (Vec::new(), Vec::new());
+    for (ids, parts) in partitions {
+        if !ids.contains(sid) {
+            continue;
+        }
+        for p in parts {
+            let Some(part) = p.encoded() else { continue };
+            let info = part.info();
+            if !range.overlaps(info.min_t, info.max_t) {
+                continue;
+            }
+            let mut i = part.lower_bound(sid);
+            while i < part.block_count() {
+                let m = part.meta(i);
+                if m.sid != sid || m.min_t > range.end {
+                    break;
+                }
+                i += 1;
+                if m.max_t < range.start {
+                    continue;
+                }
+                ts.clear();
+                vs.clear();
+                part.decode_block(&m, &mut ts, &mut vs)?;
+                out.extend(
+                    ts.iter()
+                        .zip(vs.iter())
+                        .filter(|(t, _)| range.contains(**t))
+                        .map(|(t, v)| (*t, *v)),
+                );
+            }
+        }
+    }
+    sort_and_resolve(&mut out);
+    dedup(&mut out, dedup_ms);
+    Ok(out.into_iter().map(|(t, v)| Sample { t, v }).collect())
 }
 
 impl Iterator for SelectIter {
@@ -164,19 +217,11 @@ impl Iterator for SelectIter {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let (labels, sid) = self.order.next()?;
-            match self.samples_of(sid) {
-                Ok(s) if s.is_empty() => continue,
-                Ok(s) => {
-                    return Some(Ok(Series {
-                        labels,
-                        samples: s
-                            .into_iter()
-                            .map(|(t, v)| crate::model::Sample { t, v })
-                            .collect(),
-                    }));
-                }
-                Err(e) => return Some(Err(e)),
+            if let Some(r) = self.ready.pop_front() {
+                return Some(r);
+            }
+            if !self.fill() {
+                return None;
             }
         }
     }
