@@ -7,6 +7,8 @@
 //! |---|---|
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
 //! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
+//! | [`scrape`] | scrape loops: fetch, relabel, limits, report series, staleness, target status |
+//! | [`target`] | scrape targets from discovered labels (Prometheus' `PopulateLabels`) |
 //! | [`textparse`] | Prometheus text 0.0.4 and OpenMetrics 1.0 parsers (zero-copy, line/column errors) |
 //!
 //! ```
@@ -29,4 +31,6 @@
 #[cfg(feature = "http")]
 pub mod http;
 pub mod push;
+pub mod scrape;
+pub mod target;
 pub mod textparse;

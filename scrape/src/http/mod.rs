@@ -20,6 +20,7 @@ mod body;
 mod export;
 mod ingest;
 mod prometheus;
+pub mod targets;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
