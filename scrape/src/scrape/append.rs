@@ -16,10 +16,11 @@ use crate::textparse::{Entry, Format, Parser};
 /// UTF-8 series text, so scrape keys cannot clash with push-ingestion keys.
 const KEY_MARK: u8 = 0xff;
 
-/// What the loop keeps between scrapes: raw series text → final labels, and the series
-/// of the last scrape (for staleness markers).
+/// What a loop keeps between scrapes: raw series text → final labels (so a steady-state
+/// scrape neither parses labels nor relabels), and the series of the last scrape (for
+/// staleness markers). Start with [`SeriesCache::default`].
 #[derive(Debug, Default)]
-pub(crate) struct SeriesCache {
+pub struct SeriesCache {
     /// Family-type byte + raw series text → labels (`None`: dropped by relabeling).
     entries: HashMap<Box<[u8]>, CacheEntry>,
     /// Series of the last successful scrape that had no explicit timestamp.
@@ -36,7 +37,7 @@ struct CacheEntry {
 
 /// Counts of one scrape, for the report series.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Counts {
+pub struct Counts {
     /// Samples in the body (`scrape_samples_scraped`).
     pub scraped: usize,
     /// Samples kept after metric relabeling (`scrape_samples_post_metric_relabeling`).
@@ -45,11 +46,15 @@ pub(crate) struct Counts {
     pub added: usize,
 }
 
-/// Who is writing: the target's labels, the loop's options and the key prefix that
-/// makes its raw keys unique in the storage.
-pub(crate) struct Writer<'a> {
+/// Writes scrape bodies of one target: the loop's write step, public for callers that
+/// fetch bodies themselves (and for benchmarks).
+pub struct ScrapeWriter<'a> {
+    /// The target's labels, attached to every series.
     pub target: &'a Labels,
+    /// Limits, relabeling, `honor_*`.
     pub opts: &'a LoopOptions,
+    /// Makes the loop's raw storage keys unique: a different value for every target and
+    /// every set of options (a raw key must always stand for the same labels).
     pub key_prefix: u64,
 }
 
@@ -68,15 +73,16 @@ impl SeriesCache {
     }
 }
 
-impl Writer<'_> {
+impl ScrapeWriter<'_> {
     /// Parses `body`, appends its samples at `ts` (or their own timestamps under
     /// `honor_timestamps`) and staleness markers for the series gone since the last
     /// scrape. The caller commits.
     ///
     /// # Errors
-    /// Parse errors, limits, storage errors. Nothing of the body is appended then, and
-    /// the counts so far are returned with the error for the report.
-    pub(crate) fn scrape(
+    /// [`ScrapeError::Parse`], [`ScrapeError::SampleLimit`], [`ScrapeError::LabelLimit`]
+    /// (nothing of the body is appended then), [`ScrapeError::Storage`]; with the counts
+    /// so far, for the report series.
+    pub fn scrape(
         &self,
         body: &[u8],
         format: Format,
@@ -111,8 +117,8 @@ impl Writer<'_> {
     /// a target that went away). The caller commits.
     ///
     /// # Errors
-    /// Storage errors.
-    pub(crate) fn mark_all_stale(
+    /// [`ScrapeError::Storage`].
+    pub fn mark_all_stale(
         &self,
         ts: i64,
         cache: &mut SeriesCache,

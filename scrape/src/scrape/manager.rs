@@ -86,6 +86,23 @@ impl ScrapeManager {
         self.apply(Vec::new()).await;
     }
 
+    /// Stops every job without staleness markers (a process shutting down: as in
+    /// Prometheus, series stay live across a restart shorter than the lookback).
+    pub async fn shutdown(&self) {
+        let jobs = std::mem::take(&mut *self.jobs.lock().await);
+        for (_, r) in jobs {
+            r.follower.abort();
+            let _ = r.follower.await;
+            if let Ok(pool) = Arc::try_unwrap(r.pool) {
+                pool.into_inner().halt().await;
+            }
+        }
+        self.views
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     async fn update(&self, r: Running, job: ScrapeJob) -> Running {
         r.follower.abort();
         let _ = r.follower.await;

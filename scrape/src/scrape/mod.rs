@@ -34,6 +34,7 @@ mod report;
 mod scrape_loop;
 mod series;
 
+pub use append::{Counts, ScrapeWriter, SeriesCache};
 pub use error::ScrapeError;
 pub use fetch::SCRAPE_USER_AGENT;
 pub use health::{Health, ScrapeStatus, TargetStatus};

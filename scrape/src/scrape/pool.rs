@@ -118,6 +118,14 @@ impl Pool {
         }
     }
 
+    /// Stops every loop without staleness markers (process shutdown: as in Prometheus,
+    /// series stay live across a restart shorter than the lookback).
+    pub(crate) async fn halt(self) {
+        for (_, l) in self.loops {
+            l.stop_for_handover().await;
+        }
+    }
+
     /// Stops every loop with staleness markers.
     pub(crate) async fn stop(self) {
         for (_, l) in self.loops {

@@ -8,7 +8,7 @@ use gnomon_tsdb_core::model::Appender;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::append::{Counts, SeriesCache, Writer};
+use super::append::{Counts, ScrapeWriter, SeriesCache};
 use super::error::ScrapeError;
 use super::fetch::{Fetched, fetch};
 use super::health::{Health, ScrapeStatus, TargetStatus};
@@ -201,8 +201,8 @@ fn unix_ms(t: SystemTime) -> i64 {
 }
 
 impl LoopCtx {
-    fn writer(&self) -> Writer<'_> {
-        Writer {
+    fn writer(&self) -> ScrapeWriter<'_> {
+        ScrapeWriter {
             target: &self.target.labels,
             opts: &self.opts,
             key_prefix: self.key_prefix,

@@ -4,7 +4,7 @@ use std::time::Duration;
 use gnomon_relabel::{RelabelConfigs, RelabelOptions, compile};
 use gnomon_tsdb_core::model::{Appender, Labels, Sample, is_stale_nan};
 
-use super::append::{SeriesCache, Writer};
+use super::append::{ScrapeWriter, SeriesCache};
 use super::error::ScrapeError;
 use super::options::LoopOptions;
 use crate::textparse::Format;
@@ -85,7 +85,7 @@ fn scrape(
     ts: i64,
 ) -> Result<super::append::Counts, ScrapeError> {
     let t = target();
-    let w = Writer {
+    let w = ScrapeWriter {
         target: &t,
         opts,
         key_prefix: 7,
@@ -360,7 +360,7 @@ fn mark_all_stale_marks_the_last_scrape_once() {
     let o = LoopOptions::default();
     scrape(&o, &mut cache, &store, "a 1\nb 2\n", 1000).unwrap();
     let t = target();
-    let w = Writer {
+    let w = ScrapeWriter {
         target: &t,
         opts: &o,
         key_prefix: 7,

@@ -147,3 +147,23 @@ async fn reload_keeps_unchanged_loops_and_restarts_changed_jobs() {
     assert_eq!(m.pools().len(), 1);
     m.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_without_staleness_markers() {
+    let (ta, addr_a) = TestTarget::serve("m 1\n").await;
+    let store = MemStore::default();
+    let m = ScrapeManager::new(store.factory());
+    let (j, _tx) = job("j", settings("j", 100, 1), groups(&[&addr_a]));
+    m.apply(vec![j]).await;
+    wait_for("up", || up_count(&m) == 1).await;
+    m.shutdown().await;
+    assert!(m.pools().is_empty());
+    assert!(!store.rows().iter().any(|(_, s)| is_stale_nan(s.v)));
+    let n = ta.scrapes.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        ta.scrapes.load(Ordering::SeqCst),
+        n,
+        "no scrape after shutdown"
+    );
+}
