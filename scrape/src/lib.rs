@@ -5,6 +5,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`config`] | Prometheus-compatible scrape config YAML: jobs, HTTP client settings, SD configs |
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
 //! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
 //! | [`scrape`] | scrape loops: fetch, relabel, limits, report series, staleness, target status |
@@ -28,6 +29,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod config;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod push;
