@@ -12,6 +12,7 @@
 //! - [`admin`]: delete_series, snapshots, force flush/merge, health;
 //! - [`metrics`]: `/metrics` rendering and request counting;
 //! - [`serve`]: accept loop with graceful shutdown;
+//! - [`scraping`]: `-promscrape.config`, reloads and the targets pages;
 //! - [`server`]: the whole server assembled, for the binary and for embedding.
 
 #![deny(missing_docs)]
@@ -22,6 +23,7 @@ pub mod config;
 pub mod flags;
 pub mod logger;
 pub mod metrics;
+pub mod scraping;
 pub mod serve;
 pub mod server;
 pub mod tls;

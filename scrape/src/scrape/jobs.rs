@@ -68,8 +68,7 @@ pub fn job_settings(sc: &ScrapeConfig, o: &JobOptions) -> Result<JobSettings, Co
     Ok(JobSettings {
         defaults,
         opts: Arc::new(opts),
-        client: crate::client::build(&sc.http_client()).map_err(|e| e.in_job(&sc.job_name))?,
-        auth: sc.http_client().auth(),
+        client: client(sc)?,
         fingerprint: fingerprint(sc, o),
     })
 }
@@ -98,6 +97,24 @@ fn fingerprint(sc: &ScrapeConfig, o: &JobOptions) -> u64 {
     format!("{sc:?}").hash(&mut h);
     format!("{o:?}").hash(&mut h);
     h.finish()
+}
+
+/// The job's HTTP client: redirects as configured; gzip is negotiated by the client.
+fn client(sc: &ScrapeConfig) -> Result<reqwest::Client, ConfigError> {
+    let hc = sc.http_client();
+    let redirects = if hc.follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    reqwest::Client::builder()
+        .redirect(redirects)
+        .build()
+        .map_err(|e| ConfigError::Invalid {
+            job: Some(sc.job_name.clone()),
+            field: "http client",
+            message: e.to_string(),
+        })
 }
 
 fn headers(sc: &ScrapeConfig) -> Result<HeaderMap, ConfigError> {

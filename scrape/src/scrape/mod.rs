@@ -9,6 +9,7 @@
 //! | `series.rs` | target labels (`honor_labels`, `exported_`), metric relabeling, label limits |
 //! | `report.rs` | `up`, `scrape_duration_seconds`, `scrape_samples_*`, `scrape_series_added` |
 //! | `health.rs` | [`TargetStatus`]: health, last error, last scrape for the targets API |
+//! | `jobs.rs` | [`job_settings`]: a job's settings from its scrape config |
 //! | `manager.rs` | [`ScrapeManager`]: one pool per job, reload that keeps unchanged loops |
 //! | `pool.rs` | a job's loops synced to its discovered targets; [`PoolView`] for the API |
 //! | `options.rs` | [`LoopOptions`]: the job-level settings of a loop |
@@ -27,6 +28,7 @@ mod append;
 mod error;
 mod fetch;
 mod health;
+mod jobs;
 mod manager;
 mod options;
 mod pool;
@@ -38,6 +40,7 @@ pub use append::{Counts, ScrapeWriter, SeriesCache};
 pub use error::ScrapeError;
 pub use fetch::SCRAPE_USER_AGENT;
 pub use health::{Health, ScrapeStatus, TargetStatus};
+pub use jobs::{JobOptions, job_settings, static_groups};
 pub use manager::{ScrapeJob, ScrapeManager, TargetGroup};
 pub use options::{DEFAULT_ACCEPT, LoopOptions};
 pub use pool::{ActiveTarget, JobSettings, PoolView, TargetsSource};
