@@ -5,6 +5,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`client`] | `reqwest` clients and auth headers built from HTTP client settings |
 //! | [`config`] | Prometheus-compatible scrape config YAML: jobs, HTTP client settings, SD configs |
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
 //! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
@@ -27,6 +28,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod config;
 #[cfg(feature = "http")]
 pub mod http;
