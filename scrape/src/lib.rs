@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`client`] | `reqwest` clients and auth headers built from HTTP client settings |
 //! | [`config`] | Prometheus-compatible scrape config YAML: jobs, HTTP client settings, SD configs |
+//! | [`discovery`] | service discovery: static, file, HTTP, DNS and Kubernetes; the discovery manager |
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
 //! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
 //! | [`textparse`] | Prometheus text 0.0.4 and OpenMetrics 1.0 parsers (zero-copy, line/column errors) |
@@ -30,6 +31,7 @@
 
 pub mod client;
 pub mod config;
+pub mod discovery;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod push;
