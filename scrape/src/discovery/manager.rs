@@ -1,7 +1,7 @@
 //! The discovery manager: one task per SD config, one `watch` channel per job.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::TargetGroup;
 use super::kubernetes::KubernetesOptions;
-use crate::config::Config;
+use crate::config::{Config, ScrapeConfig};
 
 /// Settings of discovery that do not come from the config file (VictoriaMetrics'
 /// `-promscrape.*` flags).
@@ -50,8 +50,8 @@ impl Default for DiscoveryOptions {
 /// Where a discoverer sends its snapshots.
 #[derive(Clone, Debug)]
 pub(crate) struct Publisher {
-    id: usize,
-    tx: mpsc::UnboundedSender<(usize, Vec<TargetGroup>)>,
+    id: u64,
+    tx: mpsc::UnboundedSender<(u64, Vec<TargetGroup>)>,
 }
 
 impl Publisher {
@@ -62,10 +62,7 @@ impl Publisher {
     }
 
     #[cfg(test)]
-    pub(crate) fn for_test() -> (
-        Publisher,
-        mpsc::UnboundedReceiver<(usize, Vec<TargetGroup>)>,
-    ) {
+    pub(crate) fn for_test() -> (Publisher, mpsc::UnboundedReceiver<(u64, Vec<TargetGroup>)>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (Publisher { id: 0, tx }, rx)
     }
@@ -74,13 +71,103 @@ impl Publisher {
 /// The merged groups of one job, as published.
 pub type JobTargets = Arc<Vec<TargetGroup>>;
 
+/// A discoverer: its job, the identity of its config, its task.
+#[derive(Debug)]
+struct Provider {
+    job: String,
+    key: String,
+    task: Option<JoinHandle<()>>,
+}
+
+/// One job's channel and publication state.
+#[derive(Debug)]
+struct Job {
+    tx: watch::Sender<JobTargets>,
+    last_sent: Option<Instant>,
+    dirty: bool,
+}
+
+/// What the merge task and [`DiscoveryManager::apply`] share.
+#[derive(Debug, Default)]
+struct State {
+    providers: BTreeMap<u64, Provider>,
+    groups: BTreeMap<u64, Vec<TargetGroup>>,
+    jobs: BTreeMap<String, Job>,
+}
+
+impl State {
+    fn publish(&mut self, job: &str) {
+        let merged: Vec<TargetGroup> = self
+            .providers
+            .iter()
+            .filter(|(_, p)| p.job == job)
+            .filter_map(|(id, _)| self.groups.get(id))
+            .flat_map(|g| g.iter().cloned())
+            .collect();
+        if let Some(j) = self.jobs.get_mut(job) {
+            j.tx.send_replace(Arc::new(merged));
+            j.last_sent = Some(Instant::now());
+            j.dirty = false;
+        }
+    }
+}
+
 /// Runs the discoverers of every job of a config and publishes each job's groups.
 ///
-/// Dropping the manager stops every discoverer.
+/// [`DiscoveryManager::apply`] switches to a new config, keeping the discoverers (and
+/// the channels) of unchanged SD configs. Dropping the manager stops every discoverer.
 #[derive(Debug)]
 pub struct DiscoveryManager {
-    jobs: BTreeMap<String, watch::Receiver<JobTargets>>,
-    tasks: Vec<JoinHandle<()>>,
+    state: Arc<Mutex<State>>,
+    receivers: BTreeMap<String, watch::Receiver<JobTargets>>,
+    tx: mpsc::UnboundedSender<(u64, Vec<TargetGroup>)>,
+    next_id: u64,
+    opts: DiscoveryOptions,
+    merge: JoinHandle<()>,
+}
+
+/// Each SD config of a job with its identity (kind and YAML form).
+fn sd_keys(job: &ScrapeConfig) -> Vec<(String, SdConfig)> {
+    fn key<T: serde::Serialize>(kind: &str, c: &T) -> String {
+        format!("{kind}:{}", serde_yaml_ng::to_string(c).unwrap_or_default())
+    }
+    let mut out = Vec::new();
+    if !job.static_configs.is_empty() {
+        out.push((
+            key("static", &job.static_configs),
+            SdConfig::Static(job.static_configs.clone()),
+        ));
+    }
+    out.extend(
+        job.file_sd_configs
+            .iter()
+            .map(|c| (key("file", c), SdConfig::File(c.clone()))),
+    );
+    out.extend(
+        job.http_sd_configs
+            .iter()
+            .map(|c| (key("http", c), SdConfig::Http(c.clone()))),
+    );
+    out.extend(
+        job.dns_sd_configs
+            .iter()
+            .map(|c| (key("dns", c), SdConfig::Dns(c.clone()))),
+    );
+    out.extend(
+        job.kubernetes_sd_configs
+            .iter()
+            .map(|c| (key("kubernetes", c), SdConfig::Kubernetes(c.clone()))),
+    );
+    out
+}
+
+/// One SD config of any kind.
+enum SdConfig {
+    Static(Vec<crate::config::StaticConfig>),
+    File(crate::config::FileSdConfig),
+    Http(crate::config::HttpSdConfig),
+    Dns(crate::config::DnsSdConfig),
+    Kubernetes(crate::config::KubernetesSdConfig),
 }
 
 impl DiscoveryManager {
@@ -90,84 +177,147 @@ impl DiscoveryManager {
     /// Outside a tokio runtime (as `tokio::spawn`).
     pub fn start(cfg: &Config, opts: &DiscoveryOptions) -> DiscoveryManager {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut tasks = Vec::new();
-        let mut senders = Vec::new();
-        let mut jobs = BTreeMap::new();
-        let mut provider_job = Vec::new();
-        for (job_index, job) in cfg.scrape_configs.iter().enumerate() {
-            let (wtx, wrx) = watch::channel(JobTargets::default());
-            senders.push(wtx);
-            jobs.insert(job.job_name.clone(), wrx);
-            let next = |provider_job: &mut Vec<usize>| {
-                provider_job.push(job_index);
-                Publisher {
-                    id: provider_job.len() - 1,
-                    tx: tx.clone(),
-                }
-            };
-            if !job.static_configs.is_empty() {
-                let p = next(&mut provider_job);
-                p.publish(super::static_groups(&job.static_configs));
-            }
-            for c in &job.file_sd_configs {
-                let p = next(&mut provider_job);
-                let every = opts
-                    .file_sd_check_interval
-                    .unwrap_or(c.refresh_interval.get());
-                tasks.push(tokio::spawn(super::file_sd::run(c.clone(), every, p)));
-            }
-            for c in &job.http_sd_configs {
-                let p = next(&mut provider_job);
-                let every = opts
-                    .http_sd_check_interval
-                    .unwrap_or(c.refresh_interval.get());
-                tasks.push(tokio::spawn(super::http_sd::run(
-                    c.clone(),
-                    every,
-                    opts.http_timeout,
-                    p,
-                )));
-            }
-            for c in &job.dns_sd_configs {
-                let p = next(&mut provider_job);
-                let every = opts
-                    .dns_sd_check_interval
-                    .unwrap_or(c.refresh_interval.get());
-                tasks.push(tokio::spawn(super::dns_sd::run(c.clone(), every, p)));
-            }
-            for c in &job.kubernetes_sd_configs {
-                let p = next(&mut provider_job);
-                tasks.push(tokio::spawn(super::kubernetes::run(
-                    c.clone(),
-                    opts.kubernetes.clone(),
-                    p,
-                )));
-            }
-        }
-        drop(tx);
-        tasks.push(tokio::spawn(merge_loop(
-            rx,
-            senders,
-            provider_job,
-            opts.update_interval,
-        )));
-        DiscoveryManager { jobs, tasks }
+        let state = Arc::new(Mutex::new(State::default()));
+        let merge = tokio::spawn(merge_loop(rx, state.clone(), opts.update_interval));
+        let mut m = DiscoveryManager {
+            state,
+            receivers: BTreeMap::new(),
+            tx,
+            next_id: 0,
+            opts: opts.clone(),
+            merge,
+        };
+        m.apply(cfg);
+        m
     }
 
-    /// The channel of job `name`'s merged groups.
+    /// Switches to `cfg`: discoverers whose job and SD config are unchanged keep running
+    /// (their targets stay published), others are stopped or started; jobs that are
+    /// gone close their channel; a job whose SD configs changed keeps its previous
+    /// groups until a new discoverer reports.
+    pub fn apply(&mut self, cfg: &Config) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let wanted: Vec<(String, String, SdConfig)> = cfg
+            .scrape_configs
+            .iter()
+            .flat_map(|j| {
+                sd_keys(j)
+                    .into_iter()
+                    .map(|(k, c)| (j.job_name.clone(), k, c))
+            })
+            .collect();
+        // Stop discoverers no longer wanted.
+        let stale: Vec<u64> = state
+            .providers
+            .iter()
+            .filter(|(_, p)| !wanted.iter().any(|(j, k, _)| *j == p.job && *k == p.key))
+            .map(|(id, _)| *id)
+            .collect();
+        let mut touched = BTreeSet::new();
+        for id in stale {
+            if let Some(p) = state.providers.remove(&id) {
+                if let Some(t) = p.task {
+                    t.abort();
+                }
+                touched.insert(p.job);
+            }
+            state.groups.remove(&id);
+        }
+        // Close the channels of removed jobs, open those of new ones.
+        let names: BTreeSet<&str> = cfg
+            .scrape_configs
+            .iter()
+            .map(|j| j.job_name.as_str())
+            .collect();
+        state.jobs.retain(|name, _| names.contains(name.as_str()));
+        self.receivers
+            .retain(|name, _| names.contains(name.as_str()));
+        for name in names {
+            if !state.jobs.contains_key(name) {
+                let (tx, rx) = watch::channel(JobTargets::default());
+                state.jobs.insert(
+                    name.to_owned(),
+                    Job {
+                        tx,
+                        last_sent: None,
+                        dirty: false,
+                    },
+                );
+                self.receivers.insert(name.to_owned(), rx);
+            }
+        }
+        // Start new discoverers.
+        let mut started = BTreeSet::new();
+        for (job, key, sd) in wanted {
+            if state
+                .providers
+                .values()
+                .any(|p| p.job == job && p.key == key)
+            {
+                continue;
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let p = Publisher {
+                id,
+                tx: self.tx.clone(),
+            };
+            let task = self.spawn(sd, p);
+            started.insert(job.clone());
+            state.providers.insert(id, Provider { job, key, task });
+        }
+        // Jobs that only lost discoverers publish the removal.
+        for job in touched.difference(&started) {
+            if let Some(j) = state.jobs.get_mut(job) {
+                j.dirty = true;
+            }
+        }
+    }
+
+    fn spawn(&self, sd: SdConfig, p: Publisher) -> Option<JoinHandle<()>> {
+        let o = &self.opts;
+        Some(match sd {
+            SdConfig::Static(c) => {
+                p.publish(super::static_groups(&c));
+                return None;
+            }
+            SdConfig::File(c) => {
+                let every = o.file_sd_check_interval.unwrap_or(c.refresh_interval.get());
+                tokio::spawn(super::file_sd::run(c, every, p))
+            }
+            SdConfig::Http(c) => {
+                let every = o.http_sd_check_interval.unwrap_or(c.refresh_interval.get());
+                tokio::spawn(super::http_sd::run(c, every, o.http_timeout, p))
+            }
+            SdConfig::Dns(c) => {
+                let every = o.dns_sd_check_interval.unwrap_or(c.refresh_interval.get());
+                tokio::spawn(super::dns_sd::run(c, every, p))
+            }
+            SdConfig::Kubernetes(c) => {
+                tokio::spawn(super::kubernetes::run(c, o.kubernetes.clone(), p))
+            }
+        })
+    }
+
+    /// The channel of job `name`'s merged groups. It closes when a reload removes the
+    /// job.
     pub fn job(&self, name: &str) -> Option<watch::Receiver<JobTargets>> {
-        self.jobs.get(name).cloned()
+        self.receivers.get(name).cloned()
     }
 
     /// Every job's channel, by job name.
     pub fn jobs(&self) -> &BTreeMap<String, watch::Receiver<JobTargets>> {
-        &self.jobs
+        &self.receivers
     }
 
     /// Stops every discoverer; the channels keep their last value.
     pub fn stop(&mut self) {
-        for t in self.tasks.drain(..) {
-            t.abort();
+        self.merge.abort();
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for p in state.providers.values_mut() {
+            if let Some(t) = p.task.take() {
+                t.abort();
+            }
         }
     }
 }
@@ -179,51 +329,37 @@ impl Drop for DiscoveryManager {
 }
 
 /// Collects snapshots and publishes merged groups per job, at most once per
-/// `interval` per job.
+/// `interval` per job (a quiet job's first update goes out at once).
 async fn merge_loop(
-    mut rx: mpsc::UnboundedReceiver<(usize, Vec<TargetGroup>)>,
-    senders: Vec<watch::Sender<JobTargets>>,
-    provider_job: Vec<usize>,
+    mut rx: mpsc::UnboundedReceiver<(u64, Vec<TargetGroup>)>,
+    state: Arc<Mutex<State>>,
     interval: Duration,
 ) {
-    let mut groups: Vec<Vec<TargetGroup>> = vec![Vec::new(); provider_job.len()];
-    let mut last_sent: Vec<Option<Instant>> = vec![None; senders.len()];
-    let mut dirty = BTreeSet::new();
     let mut ticker = tokio::time::interval(interval.max(Duration::from_millis(1)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let publish = |job: usize, groups: &[Vec<TargetGroup>], last_sent: &mut [Option<Instant>]| {
-        let merged: Vec<TargetGroup> = provider_job
-            .iter()
-            .zip(groups)
-            .filter(|(j, _)| **j == job)
-            .flat_map(|(_, g)| g.iter().cloned())
-            .collect();
-        senders[job].send_replace(Arc::new(merged));
-        last_sent[job] = Some(Instant::now());
-    };
     loop {
         tokio::select! {
             msg = rx.recv() => {
-                let Some((provider, snapshot)) = msg else { break };
-                groups[provider] = snapshot;
-                let job = provider_job[provider];
-                let quiet = last_sent[job].is_none_or(|t| t.elapsed() >= interval);
+                let Some((id, snapshot)) = msg else { break };
+                let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+                // Late snapshots of stopped discoverers are dropped.
+                let Some(job) = st.providers.get(&id).map(|p| p.job.clone()) else { continue };
+                st.groups.insert(id, snapshot);
+                let quiet = st.jobs.get(&job).is_some_and(|j| j.last_sent.is_none_or(|t| t.elapsed() >= interval));
                 if quiet {
-                    publish(job, &groups, &mut last_sent);
-                    dirty.remove(&job);
-                } else {
-                    dirty.insert(job);
+                    st.publish(&job);
+                } else if let Some(j) = st.jobs.get_mut(&job) {
+                    j.dirty = true;
                 }
             }
             _ = ticker.tick() => {
-                for job in std::mem::take(&mut dirty) {
-                    publish(job, &groups, &mut last_sent);
+                let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
+                let dirty: Vec<String> = st.jobs.iter().filter(|(_, j)| j.dirty).map(|(n, _)| n.clone()).collect();
+                for job in dirty {
+                    st.publish(&job);
                 }
             }
         }
-    }
-    for job in dirty {
-        publish(job, &groups, &mut last_sent);
     }
 }
 
@@ -248,5 +384,47 @@ mod tests {
         assert!(m.job("empty").unwrap().borrow().is_empty());
         assert!(m.job("nope").is_none());
         assert_eq!(m.jobs().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn apply_keeps_unchanged_jobs_and_replaces_changed_ones() {
+        let opts = ConfigOptions::default();
+        let load = |t: &str| Config::from_yaml(t, &opts).unwrap();
+        let dopts = DiscoveryOptions {
+            update_interval: Duration::from_millis(10),
+            ..DiscoveryOptions::default()
+        };
+        let mut m = DiscoveryManager::start(
+            &load(
+                "scrape_configs:\n- job_name: keep\n  static_configs: [{targets: ['k:1']}]\n- job_name: change\n  static_configs: [{targets: ['c:1']}]\n- job_name: gone\n  static_configs: [{targets: ['g:1']}]\n",
+            ),
+            &dopts,
+        );
+        let mut keep = m.job("keep").unwrap();
+        let mut change = m.job("change").unwrap();
+        let mut gone = m.job("gone").unwrap();
+        keep.wait_for(|g| !g.is_empty()).await.unwrap();
+        change.wait_for(|g| !g.is_empty()).await.unwrap();
+        gone.wait_for(|g| !g.is_empty()).await.unwrap();
+        keep.mark_unchanged();
+        m.apply(&load("scrape_configs:\n- job_name: keep\n  static_configs: [{targets: ['k:1']}]\n- job_name: change\n  static_configs: [{targets: ['c:2']}]\n- job_name: new\n  static_configs: [{targets: ['n:1']}]\n"));
+        let addr = |g: &JobTargets| g[0].targets[0]["__address__"].clone();
+        let got = change
+            .wait_for(|g| !g.is_empty() && addr(g) == "c:2")
+            .await
+            .unwrap()
+            .clone();
+        assert_eq!(got.len(), 1, "the old static group is gone");
+        // The removed job's channel closes; the unchanged job is not republished.
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), gone.changed())
+                .await
+                .unwrap()
+                .is_err()
+        );
+        assert!(!keep.has_changed().unwrap());
+        assert!(m.job("gone").is_none());
+        let mut new = m.job("new").unwrap();
+        assert_eq!(addr(&new.wait_for(|g| !g.is_empty()).await.unwrap()), "n:1");
     }
 }
