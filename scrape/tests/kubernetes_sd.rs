@@ -45,6 +45,8 @@ impl futures_core::Stream for Feed {
 struct WatchRequest {
     resource_version: String,
     bookmarks: bool,
+    label_selector: Option<String>,
+    field_selector: Option<String>,
 }
 
 #[derive(Default)]
@@ -74,6 +76,8 @@ async fn handle(
             .push(WatchRequest {
                 resource_version: q.get("resourceVersion").cloned().unwrap_or_default(),
                 bookmarks: q.get("allowWatchBookmarks").map(String::as_str) == Some("true"),
+                label_selector: q.get("labelSelector").cloned(),
+                field_selector: q.get("fieldSelector").cloned(),
             });
         let mut gone = api.gone.lock().unwrap();
         if let Some(i) = gone.iter().position(|p| *p == path) {
@@ -170,9 +174,15 @@ impl Drop for FakeApi {
 }
 
 fn manager(api_url: &str, role: &str) -> DiscoveryManager {
+    manager_with(api_url, role, "")
+}
+
+/// A manager for one `kubernetes_sd_configs` entry; `extra` is more YAML of the entry,
+/// each line indented by four spaces.
+fn manager_with(api_url: &str, role: &str, extra: &str) -> DiscoveryManager {
     let cfg = Config::from_yaml(
         &format!(
-            "scrape_configs:\n- job_name: k8s\n  kubernetes_sd_configs:\n  - role: {role}\n    api_server: '{api_url}'\n    bearer_token: t0ken\n"
+            "scrape_configs:\n- job_name: k8s\n  kubernetes_sd_configs:\n  - role: {role}\n    api_server: '{api_url}'\n    bearer_token: t0ken\n{extra}"
         ),
         &ConfigOptions::default(),
     )
@@ -517,7 +527,11 @@ async fn endpoints_role_joins_pods_and_services_and_relists_on_gone() {
 async fn node_role_addresses_and_watch() {
     let nodes = fixture("nodes.json");
     let api = FakeApi::start(&[("/api/v1/nodes", nodes.clone())]).await;
-    let m = manager(&api.url, "node");
+    let m = manager_with(
+        &api.url,
+        "node",
+        "    selectors: [{role: node, label: 'kubernetes.io/os=linux', field: 'metadata.name!=x'}]\n",
+    );
     let ts = wait_targets(&m, "the listed node", |t| t.len() == 1).await;
     assert_eq!(
         ts[0],
@@ -573,6 +587,11 @@ async fn node_role_addresses_and_watch() {
     );
     let w = api.wait_watches("/api/v1/nodes", 1).await;
     assert_eq!(w[0].resource_version, "2000");
+    assert_eq!(
+        w[0].label_selector.as_deref(),
+        Some("kubernetes.io/os=linux")
+    );
+    assert_eq!(w[0].field_selector.as_deref(), Some("metadata.name!=x"));
 
     // A node with only a hostname address is added; the first node is deleted.
     let mut n2 = nodes["items"][0].clone();
@@ -588,4 +607,36 @@ async fn node_role_addresses_and_watch() {
     api.send("/api/v1/nodes", "DELETED", &nodes["items"][0]);
     let ts = wait_targets(&m, "one node left", |t| t.len() == 1).await;
     assert_eq!(ts[0]["instance"], "edge-1");
+}
+
+#[tokio::test]
+async fn namespaced_pods_with_node_metadata() {
+    let api = FakeApi::start(&[
+        ("/api/v1/namespaces/shop/pods", fixture("pods.json")),
+        ("/api/v1/nodes", fixture("nodes.json")),
+    ])
+    .await;
+    let m = manager_with(
+        &api.url,
+        "pod",
+        "    namespaces: {names: [shop]}\n    attach_metadata: {node: true}\n",
+    );
+    let ts = wait_targets(&m, "pods of namespace shop", |t| t.len() == 4).await;
+    assert_eq!(ts[0]["__meta_kubernetes_node_name"], "worker-1");
+    assert_eq!(
+        ts[0]["__meta_kubernetes_node_label_kubernetes_io_os"],
+        "linux"
+    );
+    assert_eq!(
+        ts[0]["__meta_kubernetes_node_labelpresent_kubernetes_io_os"],
+        "true"
+    );
+    assert!(!ts[0].contains_key("__meta_kubernetes_node_provider_id"));
+    let w = api.wait_watches("/api/v1/namespaces/shop/pods", 1).await;
+    assert_eq!(w[0].resource_version, "1000");
+    assert_eq!(
+        api.list_calls("/api/v1/pods"),
+        0,
+        "only the named namespace is listed"
+    );
 }

@@ -190,7 +190,16 @@ pub(crate) async fn run(cfg: KubernetesSdConfig, opts: KubernetesOptions, out: P
     };
     let namespaces = namespaces(&cfg, &opts);
     let mut watchers = Vec::new();
-    for &res in resources(cfg.role) {
+    let attach_node = cfg.attach_metadata.node
+        && matches!(
+            cfg.role,
+            KubernetesRole::Pod | KubernetesRole::Endpoints | KubernetesRole::EndpointSlice
+        );
+    let mut needed = resources(cfg.role).to_vec();
+    if attach_node {
+        needed.push(Resource::Nodes);
+    }
+    for res in needed {
         // Nodes are cluster-scoped: one watcher whatever the namespaces.
         let scopes = if res.namespaced() {
             namespaces.clone()
@@ -223,7 +232,7 @@ pub(crate) async fn run(cfg: KubernetesSdConfig, opts: KubernetesOptions, out: P
         }
         let groups = {
             let cache = shared.cache.lock().unwrap_or_else(|e| e.into_inner());
-            build_groups(cfg.role, &cache)
+            build_groups(cfg.role, &cache, attach_node)
         };
         if !out.publish(groups) {
             return;
@@ -239,5 +248,64 @@ impl Drop for AbortOnDrop {
         for t in &self.0 {
             t.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sd(yaml: &str) -> KubernetesSdConfig {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn urls_per_resource_and_namespace() {
+        let api = "https://k8s:6443/";
+        assert_eq!(
+            Resource::Pods.url(api, None),
+            "https://k8s:6443/api/v1/pods"
+        );
+        assert_eq!(
+            Resource::Pods.url(api, Some("shop")),
+            "https://k8s:6443/api/v1/namespaces/shop/pods"
+        );
+        assert_eq!(
+            Resource::Nodes.url(api, Some("shop")),
+            "https://k8s:6443/api/v1/nodes"
+        );
+        assert_eq!(
+            Resource::EndpointSlices.url(api, Some("a")),
+            "https://k8s:6443/apis/discovery.k8s.io/v1/namespaces/a/endpointslices"
+        );
+        assert_eq!(
+            Resource::Ingresses.url(api, None),
+            "https://k8s:6443/apis/networking.k8s.io/v1/ingresses"
+        );
+    }
+
+    #[test]
+    fn own_namespace_is_read_from_the_service_account() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("namespace"), "monitoring\n").unwrap();
+        let opts = KubernetesOptions {
+            service_account_dir: dir.path().to_path_buf(),
+            ..KubernetesOptions::default()
+        };
+        let cfg = sd("role: pod\nnamespaces: {own_namespace: true, names: [shop, monitoring]}");
+        assert_eq!(
+            namespaces(&cfg, &opts),
+            vec![Some("monitoring".to_owned()), Some("shop".to_owned())]
+        );
+        assert_eq!(namespaces(&sd("role: pod"), &opts), vec![None]);
+    }
+
+    #[test]
+    fn explicit_api_server_keeps_the_client_settings() {
+        let cfg = sd("role: node\napi_server: 'https://k8s:6443'\nbearer_token_file: /t");
+        let (api, http) = endpoint(&cfg, &KubernetesOptions::default()).unwrap();
+        assert_eq!(api, "https://k8s:6443");
+        assert_eq!(http.bearer_token_file.as_deref(), Some("/t"));
+        assert!(http.tls_config.is_none());
     }
 }

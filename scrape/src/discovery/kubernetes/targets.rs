@@ -66,8 +66,53 @@ fn host_port(host: &str, port: i32) -> String {
     }
 }
 
-/// All groups of `role` from `cache`.
-pub fn build_groups(role: KubernetesRole, cache: &Cache) -> Vec<TargetGroup> {
+/// All groups of `role` from `cache`. With `attach_node`, pod, endpoints and
+/// endpointslice targets get the labels of their node (`attach_metadata.node`).
+pub fn build_groups(role: KubernetesRole, cache: &Cache, attach_node: bool) -> Vec<TargetGroup> {
+    let mut groups = role_groups(role, cache);
+    if attach_node {
+        attach_node_labels(role, cache, &mut groups);
+    }
+    groups
+}
+
+/// `node_name`, labels and annotations of a node, as `attach_metadata.node` adds them.
+fn node_meta_labels(n: &Node) -> LabelSet {
+    let mut ls = LabelSet::new();
+    set(&mut ls, "node_name", n.metadata.name.clone());
+    meta_labels(&mut ls, "node", &n.metadata);
+    ls
+}
+
+fn attach_node_labels(role: KubernetesRole, cache: &Cache, groups: &mut [TargetGroup]) {
+    let node = |name: Option<&String>| name.and_then(|n| cache.nodes.get(&format!("/{n}")));
+    match role {
+        KubernetesRole::Pod => {
+            for g in groups {
+                let name = g.labels.get(&format!("{P}pod_node_name")).cloned();
+                if let Some(n) = node(name.as_ref()) {
+                    g.labels.extend(node_meta_labels(n));
+                }
+            }
+        }
+        KubernetesRole::Endpoints | KubernetesRole::EndpointSlice => {
+            let key = if role == KubernetesRole::Endpoints {
+                format!("{P}endpoint_node_name")
+            } else {
+                format!("{P}endpointslice_endpoint_node_name")
+            };
+            for t in groups.iter_mut().flat_map(|g| g.targets.iter_mut()) {
+                let name = t.get(&key).cloned();
+                if let Some(n) = node(name.as_ref()) {
+                    t.extend(node_meta_labels(n));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn role_groups(role: KubernetesRole, cache: &Cache) -> Vec<TargetGroup> {
     match role {
         KubernetesRole::Node => cache.nodes.values().map(node_group).collect(),
         KubernetesRole::Pod => cache.pods.values().map(pod_group).collect(),
