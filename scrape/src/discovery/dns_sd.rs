@@ -160,15 +160,22 @@ pub(crate) async fn run(cfg: DnsSdConfig, every: Duration, out: Publisher) {
         .collect();
     let mut ticker = tokio::time::interval(every.max(Duration::from_millis(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut first = true;
     loop {
         ticker.tick().await;
+        let mut changed = first;
+        first = false;
         for (i, name) in cfg.names.iter().enumerate() {
             match lookup(&resolver, &cfg, name).await {
-                Ok(g) => groups[i] = g,
+                Ok(g) => {
+                    changed |= groups[i] != g;
+                    groups[i] = g;
+                }
                 Err(e) => log::warn!("dns_sd: {e}; keeping the previous targets"),
             }
         }
-        if !out.publish(groups.clone()) {
+        // Unchanged answers are not republished.
+        if changed && !out.publish(groups.clone()) {
             return;
         }
     }

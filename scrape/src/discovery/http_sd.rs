@@ -68,12 +68,17 @@ pub(crate) async fn run(cfg: HttpSdConfig, every: Duration, timeout: Duration, o
     };
     let mut ticker = tokio::time::interval(every.max(Duration::from_millis(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<Vec<TargetGroup>> = None;
     loop {
         ticker.tick().await;
         match fetch(&client, &cfg, every).await {
             Ok(groups) => {
-                if !out.publish(groups) {
-                    return;
+                // Unchanged answers are not republished.
+                if last.as_ref() != Some(&groups) {
+                    last = Some(groups.clone());
+                    if !out.publish(groups) {
+                        return;
+                    }
                 }
             }
             Err(e) => log::warn!("http_sd: {e}; keeping the previous targets"),

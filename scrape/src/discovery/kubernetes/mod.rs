@@ -225,6 +225,7 @@ pub(crate) async fn run(cfg: KubernetesSdConfig, opts: KubernetesOptions, out: P
         tasks.push(tokio::spawn(watch::run(shared.clone(), res, ns, selector)));
     }
     let _abort = AbortOnDrop(tasks);
+    let mut last: Option<Vec<crate::discovery::TargetGroup>> = None;
     loop {
         shared.changed.notified().await;
         if shared.unsynced.load(Ordering::Acquire) > 0 {
@@ -234,6 +235,11 @@ pub(crate) async fn run(cfg: KubernetesSdConfig, opts: KubernetesOptions, out: P
             let cache = shared.cache.lock().unwrap_or_else(|e| e.into_inner());
             build_groups(cfg.role, &cache, attach_node)
         };
+        // Events that change no label (status heartbeats...) are not republished.
+        if last.as_ref() == Some(&groups) {
+            continue;
+        }
+        last = Some(groups.clone());
         if !out.publish(groups) {
             return;
         }
