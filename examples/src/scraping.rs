@@ -16,8 +16,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gnomon_scrape::config::{Config, ConfigError, ConfigOptions};
+use gnomon_scrape::discovery::{DiscoveryManager, DiscoveryOptions};
 use gnomon_scrape::scrape::{AppenderFactory, JobOptions, ScrapeJob, ScrapeManager, TargetsSource};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::Mutex;
 
 use crate::flags::Flags;
 
@@ -61,8 +62,9 @@ impl ScrapeFlags {
 pub struct Scraping {
     manager: Arc<ScrapeManager>,
     flags: ScrapeFlags,
-    /// The config now applied (to skip reloads that change nothing).
-    applied: Mutex<Option<Config>>,
+    /// The config now applied (to skip reloads that change nothing) and the discovery
+    /// that feeds the jobs.
+    applied: Mutex<Option<(Config, DiscoveryManager)>>,
 }
 
 impl Scraping {
@@ -107,7 +109,7 @@ impl Scraping {
                 source: std::io::Error::other(e),
             })??;
         let mut applied = self.applied.lock().await;
-        if applied.as_ref() == Some(&cfg) {
+        if applied.as_ref().is_some_and(|(c, _)| *c == cfg) {
             return Ok(false);
         }
         let job_opts = JobOptions {
@@ -115,22 +117,42 @@ impl Scraping {
             suppress_errors: self.flags.suppress_errors,
             ..JobOptions::default()
         };
-        let mut jobs = Vec::with_capacity(cfg.scrape_configs.len());
-        for sc in &cfg.scrape_configs {
-            let settings = gnomon_scrape::scrape::job_settings(sc, &job_opts)?;
-            // Static targets only: the channel's sender is dropped, so the job follows
-            // this one set of groups.
-            let (_, rx) = watch::channel(gnomon_scrape::scrape::static_groups(sc));
-            jobs.push(ScrapeJob {
-                name: sc.job_name.clone(),
-                settings: Arc::new(settings),
-                groups: rx,
-            });
-        }
+        let settings = cfg
+            .scrape_configs
+            .iter()
+            .map(|sc| gnomon_scrape::scrape::job_settings(sc, &job_opts))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Discovery keeps the discoverers (and channels) of unchanged SD configs.
+        let discovery = match applied.take() {
+            Some((_, mut d)) => {
+                d.apply(&cfg);
+                d
+            }
+            None => DiscoveryManager::start(&cfg, &self.discovery_options()),
+        };
+        let jobs: Vec<ScrapeJob> = cfg
+            .scrape_configs
+            .iter()
+            .zip(settings)
+            .filter_map(|(sc, settings)| {
+                Some(ScrapeJob {
+                    name: sc.job_name.clone(),
+                    settings: Arc::new(settings),
+                    groups: discovery.job(&sc.job_name)?,
+                })
+            })
+            .collect();
         log::info!("applying {} scrape configs", jobs.len());
         self.manager.apply(jobs).await;
-        *applied = Some(cfg);
+        *applied = Some((cfg, discovery));
         Ok(true)
+    }
+
+    fn discovery_options(&self) -> DiscoveryOptions {
+        DiscoveryOptions {
+            file_sd_check_interval: Some(self.flags.file_sd_interval),
+            ..DiscoveryOptions::default()
+        }
     }
 
     /// Reload on SIGHUP and every `-promscrape.configCheckInterval`.
@@ -184,6 +206,9 @@ impl Scraping {
 
     /// Stops every loop at shutdown (no staleness markers, as in Prometheus).
     pub async fn stop(&self) {
+        if let Some((_, mut d)) = self.applied.lock().await.take() {
+            d.stop();
+        }
         self.manager.shutdown().await;
     }
 }

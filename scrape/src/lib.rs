@@ -5,7 +5,9 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`client`] | `reqwest` clients and auth headers built from HTTP client settings |
 //! | [`config`] | Prometheus-compatible scrape config YAML: jobs, HTTP client settings, SD configs |
+//! | [`discovery`] | service discovery: static, file, HTTP, DNS and Kubernetes; the discovery manager |
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines |
 //! | `http` (feature `http`) | ingest (`/api/v1/import*`) and export (`/api/v1/export`) routers |
 //! | [`scrape`] | scrape loops: fetch, relabel, limits, report series, staleness, target status |
@@ -29,7 +31,9 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod config;
+pub mod discovery;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod push;

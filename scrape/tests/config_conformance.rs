@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use gnomon_relabel::RelabelOptions;
 use gnomon_scrape::config::{Config, ConfigOptions, KubernetesRole};
 
 fn corpus_dir() -> PathBuf {
@@ -46,9 +47,17 @@ fn every_scrape_config_loads() {
         "expected at least 3 scrape-*.yml files, found {files:?}"
     );
     let mut failures = Vec::new();
+    // Relabel rules are validated both ways: Prometheus' and VictoriaMetrics' (which
+    // requires `source_labels` for keep/drop/hashmod...).
+    let vm = ConfigOptions {
+        relabel: RelabelOptions::victoriametrics(),
+        ..ConfigOptions::default()
+    };
     for file in &files {
-        if let Err(e) = Config::load(file, &ConfigOptions::default()) {
-            failures.push(format!("{e}"));
+        for opts in [ConfigOptions::default(), vm] {
+            if let Err(e) = Config::load(file, &opts) {
+                failures.push(format!("{e}"));
+            }
         }
     }
     println!(

@@ -14,6 +14,9 @@ pub enum ScrapeError {
     /// The request failed (connection refused, TLS, decompression...).
     #[error("{0}")]
     Transport(#[from] reqwest::Error),
+    /// The request's credentials cannot be read (a `_file` secret).
+    #[error("{0}")]
+    Credentials(#[from] crate::client::ClientError),
     /// No complete answer within the scrape timeout.
     #[error("context deadline exceeded (timeout {0:?})")]
     Timeout(std::time::Duration),

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+
+use crate::client::authorization_header;
 
 use super::error::ScrapeError;
 use super::options::LoopOptions;
@@ -51,6 +53,9 @@ async fn fetch_inner(
         );
     if let Ok(v) = HeaderValue::from_str(&opts.accept) {
         req = req.header(ACCEPT, v);
+    }
+    if let Some(v) = authorization_header(&opts.auth)? {
+        req = req.header(AUTHORIZATION, v);
     }
     let mut resp = req.send().await?;
     let status = resp.status();

@@ -1,15 +1,15 @@
 //! From a scrape config file to the manager's jobs.
 
-use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use gnomon_relabel::RelabelOptions;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::manager::TargetGroup;
+use super::fetch::SCRAPE_USER_AGENT;
 use super::options::LoopOptions;
 use super::pool::JobSettings;
+use crate::client::{ClientOptions, build_client};
 use crate::config::{ConfigError, ScrapeConfig};
 use crate::target::TargetDefaults;
 
@@ -54,6 +54,7 @@ pub fn job_settings(sc: &ScrapeConfig, o: &JobOptions) -> Result<JobSettings, Co
         metric_relabel: (!metric_relabel.is_empty()).then(|| Arc::new(metric_relabel)),
         suppress_errors: o.suppress_errors,
         headers: headers(sc)?,
+        auth: sc.http_client().auth(),
         ..LoopOptions::default()
     };
     let defaults = TargetDefaults {
@@ -73,23 +74,6 @@ pub fn job_settings(sc: &ScrapeConfig, o: &JobOptions) -> Result<JobSettings, Co
     })
 }
 
-/// The target groups of the job's `static_configs` (`source` `static/<index>`).
-pub fn static_groups(sc: &ScrapeConfig) -> Vec<TargetGroup> {
-    sc.static_configs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| TargetGroup {
-            source: format!("static/{i}"),
-            targets: s
-                .targets
-                .iter()
-                .map(|t| BTreeMap::from([("__address__".to_owned(), t.clone())]))
-                .collect(),
-            labels: s.labels.clone(),
-        })
-        .collect()
-}
-
 /// A hash of everything that shapes the job: two configs with the same fingerprint
 /// scrape the same way, so a reload keeps the job's loops.
 fn fingerprint(sc: &ScrapeConfig, o: &JobOptions) -> u64 {
@@ -99,22 +83,18 @@ fn fingerprint(sc: &ScrapeConfig, o: &JobOptions) -> u64 {
     h.finish()
 }
 
-/// The job's HTTP client: redirects as configured; gzip is negotiated by the client.
+/// The job's HTTP client (TLS, proxy, redirects, HTTP/2; gzip negotiated).
 fn client(sc: &ScrapeConfig) -> Result<reqwest::Client, ConfigError> {
-    let hc = sc.http_client();
-    let redirects = if hc.follow_redirects {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
+    let opts = ClientOptions {
+        timeout: None,
+        gzip: true,
+        user_agent: SCRAPE_USER_AGENT.to_owned(),
     };
-    reqwest::Client::builder()
-        .redirect(redirects)
-        .build()
-        .map_err(|e| ConfigError::Invalid {
-            job: Some(sc.job_name.clone()),
-            field: "http client",
-            message: e.to_string(),
-        })
+    build_client(&sc.http_client(), &opts).map_err(|e| ConfigError::Invalid {
+        job: Some(sc.job_name.clone()),
+        field: "http client",
+        message: e.to_string(),
+    })
 }
 
 fn headers(sc: &ScrapeConfig) -> Result<HeaderMap, ConfigError> {

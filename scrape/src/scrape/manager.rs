@@ -9,16 +9,7 @@ use tokio::task::JoinHandle;
 use super::pool::{JobSettings, Pool, PoolView, TargetsSource};
 use super::scrape_loop::AppenderFactory;
 
-/// A group of discovered targets sharing labels (stand-in until `discovery` lands).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TargetGroup {
-    /// Where the group comes from.
-    pub source: String,
-    /// Each target's own labels (`__address__`...).
-    pub targets: Vec<BTreeMap<String, String>>,
-    /// Labels common to the group.
-    pub labels: BTreeMap<String, String>,
-}
+use crate::discovery::TargetGroup;
 
 /// A job to run: its settings and the channel its discovered target groups arrive on.
 pub struct ScrapeJob {
@@ -27,7 +18,7 @@ pub struct ScrapeJob {
     /// How it scrapes.
     pub settings: Arc<JobSettings>,
     /// Its target groups, as discovery publishes them.
-    pub groups: watch::Receiver<Vec<TargetGroup>>,
+    pub groups: watch::Receiver<Arc<Vec<TargetGroup>>>,
 }
 
 struct Running {

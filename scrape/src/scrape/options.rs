@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use gnomon_relabel::Relabeler;
 
+use crate::config::Auth;
+
 /// The `Accept` header Prometheus sends: OpenMetrics first, then the text format.
 pub const DEFAULT_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
@@ -33,6 +35,8 @@ pub struct LoopOptions {
     /// Do not log failed scrapes (`-promscrape.suppressScrapeErrors`); the targets API
     /// still shows them.
     pub suppress_errors: bool,
+    /// Authentication of scrape requests; `_file` secrets are re-read for every scrape.
+    pub auth: Auth,
     /// Extra request headers (authorization...), added to every scrape request.
     pub headers: reqwest::header::HeaderMap,
 }
@@ -51,6 +55,7 @@ impl Default for LoopOptions {
             metric_relabel: None,
             accept: DEFAULT_ACCEPT.to_owned(),
             suppress_errors: false,
+            auth: Auth::None,
             headers: reqwest::header::HeaderMap::new(),
         }
     }

@@ -10,9 +10,8 @@ use tokio::sync::watch;
 
 use super::MemStore;
 use super::live::TestTarget;
-use crate::scrape::{
-    Health, JobSettings, LoopOptions, ScrapeJob, ScrapeManager, TargetGroup, TargetsSource,
-};
+use crate::discovery::TargetGroup;
+use crate::scrape::{Health, JobSettings, LoopOptions, ScrapeJob, ScrapeManager, TargetsSource};
 use crate::target::TargetDefaults;
 
 fn settings(job: &str, interval_ms: u64, fingerprint: u64) -> Arc<JobSettings> {
@@ -47,8 +46,8 @@ fn job(
     name: &str,
     s: Arc<JobSettings>,
     g: Vec<TargetGroup>,
-) -> (ScrapeJob, watch::Sender<Vec<TargetGroup>>) {
-    let (tx, rx) = watch::channel(g);
+) -> (ScrapeJob, watch::Sender<Arc<Vec<TargetGroup>>>) {
+    let (tx, rx) = watch::channel(Arc::new(g));
     (
         ScrapeJob {
             name: name.into(),
@@ -92,7 +91,7 @@ async fn follows_discovery_and_stops_vanished_targets_with_staleness() {
     let (j, tx) = job("j", settings("j", 100, 1), groups(&[&addr_a, &addr_b]));
     m.apply(vec![j]).await;
     wait_for("both up", || up_count(&m) == 2).await;
-    tx.send(groups(&[&addr_a])).unwrap();
+    tx.send(Arc::new(groups(&[&addr_a]))).unwrap();
     wait_for("b stale", || stale_of(&store, &addr_b, "m")).await;
     assert!(stale_of(&store, &addr_b, "up"), "report series stale too");
     assert_eq!(m.pools()[0].active.len(), 1);
