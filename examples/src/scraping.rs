@@ -222,3 +222,52 @@ async fn reload(State(s): State<Arc<Scraping>>) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SERVER_FLAGS;
+    use crate::flags::parse;
+
+    fn flags(args: &[&str]) -> ScrapeFlags {
+        ScrapeFlags::from_flags(&parse(SERVER_FLAGS, args.iter().map(|s| s.to_string())).unwrap())
+    }
+
+    #[test]
+    fn promscrape_flags_have_victoriametrics_defaults() {
+        let f = flags(&[]);
+        assert_eq!(f.config, None);
+        assert!(f.strict);
+        assert_eq!(f.check_interval, Duration::ZERO);
+        assert_eq!(f.file_sd_interval, Duration::from_secs(60));
+        assert_eq!(f.kubernetes_sd_interval, Duration::from_secs(30));
+        assert!(!f.suppress_errors);
+        assert_eq!(f.max_scrape_size, 16 << 20);
+        let f = flags(&[
+            "-promscrape.config=/etc/p.yml",
+            "-promscrape.config.strictParse=false",
+            "-promscrape.configCheckInterval=10s",
+            "-promscrape.suppressScrapeErrors",
+            "-promscrape.maxScrapeSize=1MB",
+        ]);
+        assert_eq!(f.config, Some(PathBuf::from("/etc/p.yml")));
+        assert!(!f.strict);
+        assert_eq!(f.check_interval, Duration::from_secs(10));
+        assert!(f.suppress_errors);
+        assert_eq!(f.max_scrape_size, 1_000_000);
+    }
+
+    #[tokio::test]
+    async fn without_a_config_nothing_is_scraped_and_reload_is_a_no_op() {
+        let store: AppenderFactory =
+            Arc::new(|| -> Box<dyn gnomon_tsdb_core::model::Appender + Send> {
+                unreachable!("no scrape without a config")
+            });
+        let s = Scraping::start(ScrapeFlags::default(), store)
+            .await
+            .unwrap();
+        assert!(!s.reload().await.unwrap());
+        assert!(s.manager.pools().is_empty());
+        s.stop().await;
+    }
+}
