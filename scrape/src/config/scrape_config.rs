@@ -302,6 +302,32 @@ impl ScrapeConfig {
         })
     }
 
+    /// The labels Prometheus sets on every discovered target of this job before
+    /// `relabel_configs` run (a target's own labels win): `job`, `__scheme__`,
+    /// `__metrics_path__`, `__scrape_interval__`, `__scrape_timeout__`, and
+    /// `__param_<name>` with the first value of each `params` entry.
+    pub fn target_defaults(&self) -> Vec<(String, String)> {
+        let mut out = vec![
+            ("job".to_owned(), self.job_name.clone()),
+            ("__scheme__".to_owned(), self.scheme.clone()),
+            ("__metrics_path__".to_owned(), self.metrics_path.clone()),
+            (
+                "__scrape_interval__".to_owned(),
+                self.scrape_interval.to_string(),
+            ),
+            (
+                "__scrape_timeout__".to_owned(),
+                self.scrape_timeout.to_string(),
+            ),
+        ];
+        for (name, values) in &self.params {
+            if let Some(v) = values.first() {
+                out.push((format!("__param_{name}"), v.clone()));
+            }
+        }
+        out
+    }
+
     /// The `headers` entries split into (name, value), trimmed.
     pub fn header_pairs(&self) -> Vec<(&str, &str)> {
         self.headers

@@ -384,3 +384,21 @@ fn arbitrary_bytes_never_panic() {
         let _ = Config::from_yaml(&s, &ConfigOptions { strict: false, ..ConfigOptions::default() });
     });
 }
+
+#[test]
+fn target_defaults_as_prometheus_sets_them() {
+    let c = load("scrape_configs:\n- job_name: probe\n  scrape_interval: 1m30s\n  scrape_timeout: 500ms\n  params: {module: [http_2xx, other]}\n").unwrap();
+    let got = c.scrape_configs[0].target_defaults();
+    let want: Vec<(String, String)> = [
+        ("job", "probe"),
+        ("__scheme__", "http"),
+        ("__metrics_path__", "/metrics"),
+        ("__scrape_interval__", "1m30s"),
+        ("__scrape_timeout__", "500ms"),
+        ("__param_module", "http_2xx"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(got, want);
+}
