@@ -3,7 +3,7 @@
 //! Nothing is appended before the whole body has parsed and passed the limits, so a
 //! failed scrape stores nothing of itself (the appender has no rollback).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use gnomon_tsdb_core::model::{Appender, Labels, STALE_NAN, Sample};
 
@@ -23,15 +23,17 @@ const KEY_MARK: u8 = 0xff;
 pub struct SeriesCache {
     /// Family-type byte + raw series text → labels (`None`: dropped by relabeling).
     entries: HashMap<Box<[u8]>, CacheEntry>,
-    /// Series of the last successful scrape that had no explicit timestamp.
-    prev: HashSet<Labels>,
+    /// Series of the last successful scrape that had no explicit timestamp, by the
+    /// 64-bit hash of their labels (computed once per cache entry).
+    prev: HashMap<u64, Labels>,
     /// Successful scrapes so far.
     iter: u64,
 }
 
 #[derive(Debug)]
 struct CacheEntry {
-    labels: Option<Labels>,
+    /// Labels and their hash.
+    labels: Option<(Labels, u64)>,
     last_iter: u64,
 }
 
@@ -91,7 +93,7 @@ impl ScrapeWriter<'_> {
         app: &mut dyn Appender,
     ) -> Result<Counts, (ScrapeError, Counts)> {
         let mut counts = Counts::default();
-        let mut cur = HashSet::with_capacity(cache.prev.len());
+        let mut cur = HashMap::with_capacity(cache.prev.len());
         let rows = match self.collect(body, format, ts, cache, &mut cur, &mut counts) {
             Ok(rows) => rows,
             Err(e) => return Err((e, counts)),
@@ -102,7 +104,7 @@ impl ScrapeWriter<'_> {
             app.append_keyed(&key, &mut || r.labels.clone(), r.sample)
                 .map_err(|e| (e.into(), counts))?;
         }
-        for gone in cache.prev.difference(&cur) {
+        for (_, gone) in cache.prev.iter().filter(|(h, _)| !cur.contains_key(*h)) {
             app.append(gone, Sample::new(ts, STALE_NAN))
                 .map_err(|e| (e.into(), counts))?;
         }
@@ -124,7 +126,7 @@ impl ScrapeWriter<'_> {
         cache: &mut SeriesCache,
         app: &mut dyn Appender,
     ) -> Result<(), ScrapeError> {
-        for gone in cache.prev.drain() {
+        for (_, gone) in cache.prev.drain() {
             app.append(&gone, Sample::new(ts, STALE_NAN))?;
         }
         Ok(())
@@ -145,7 +147,7 @@ impl ScrapeWriter<'_> {
         format: Format,
         ts: i64,
         cache: &mut SeriesCache,
-        cur: &mut HashSet<Labels>,
+        cur: &mut HashMap<u64, Labels>,
         counts: &mut Counts,
     ) -> Result<Vec<Row<'b>>, ScrapeError> {
         let next_iter = cache.iter + 1;
@@ -168,7 +170,10 @@ impl ScrapeWriter<'_> {
                     e.labels.clone()
                 }
                 None => {
-                    let labels = final_labels(&s.labels(), self.target, self.opts)?;
+                    let labels = final_labels(&s.labels(), self.target, self.opts)?.map(|l| {
+                        let h = l.hash64();
+                        (l, h)
+                    });
                     cache.entries.insert(
                         cache_key.as_slice().into(),
                         CacheEntry {
@@ -179,18 +184,20 @@ impl ScrapeWriter<'_> {
                     labels
                 }
             };
-            let Some(labels) = labels else { continue };
+            let Some((labels, hash)) = labels else {
+                continue;
+            };
             // Series with their own timestamps get no staleness markers, as in Prometheus.
             let (t, tracked) = match s.timestamp_ms {
                 Some(t) if self.opts.honor_timestamps => (t, false),
                 _ => (ts, true),
             };
             if tracked {
-                if !cur.insert(labels.clone()) {
+                if cur.insert(hash, labels.clone()).is_some() {
                     // A duplicate series in one scrape: Prometheus keeps the first.
                     continue;
                 }
-                if !cache.prev.contains(&labels) {
+                if !cache.prev.contains_key(&hash) {
                     counts.added += 1;
                 }
             }
