@@ -2,7 +2,7 @@
 //! (Prometheus' `HTTPClientConfig`).
 //!
 //! Scrape and SD configs carry these fields inline (not under a key), so each of those
-//! structs is declared through [`with_http_client!`] which appends the fields and an
+//! structs is declared through `with_http_client!`, which appends the fields and an
 //! `http_client()` accessor building an [`HttpClientConfig`].
 
 use serde::{Deserialize, Serialize};
