@@ -210,6 +210,48 @@ pub const SERVER_FLAGS: &[FlagSpec] = &[
         help: "The maximum duration since the current time for response data, which is always queried from the original raw data, without using the response cache",
         kind: FlagKind::Duration,
     },
+    FlagSpec {
+        name: "promscrape.config",
+        default: "",
+        help: "Optional path to Prometheus config file with 'scrape_configs' section containing targets to scrape. See https://docs.victoriametrics.com/victoriametrics/sd_configs/",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "promscrape.config.strictParse",
+        default: "true",
+        help: "Whether to deny unsupported fields in -promscrape.config . Set to false in order to silently skip unsupported fields",
+        kind: FlagKind::Bool,
+    },
+    FlagSpec {
+        name: "promscrape.configCheckInterval",
+        default: "0s",
+        help: "Interval for checking for changes in -promscrape.config file. By default, the checking is disabled. Send SIGHUP signal in order to force config check for changes",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "promscrape.fileSDCheckInterval",
+        default: "1m",
+        help: "Interval for checking for changes in 'file_sd_config'",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "promscrape.kubernetesSDCheckInterval",
+        default: "30s",
+        help: "Interval for checking for changes in Kubernetes API server. This works only if kubernetes_sd_configs is configured in '-promscrape.config' file",
+        kind: FlagKind::Duration,
+    },
+    FlagSpec {
+        name: "promscrape.suppressScrapeErrors",
+        default: "false",
+        help: "Whether to suppress scrape errors logging. The last error for each target is always available at '/targets' page even if scrape errors logging is suppressed",
+        kind: FlagKind::Bool,
+    },
+    FlagSpec {
+        name: "promscrape.maxScrapeSize",
+        default: "16MiB",
+        help: "The maximum size of scrape response in bytes to process from Prometheus targets. Bigger responses are rejected",
+        kind: FlagKind::Size,
+    },
 ];
 
 /// TLS certificate and key files.
@@ -255,6 +297,8 @@ pub struct ServerConfig {
     pub rules: crate::rules::RulesConfig,
     /// Query limits and result-cache settings (`-search.*`).
     pub search: crate::search::SearchConfig,
+    /// Scraping (`-promscrape.*`).
+    pub scrape: crate::scraping::ScrapeFlags,
 }
 
 impl ServerConfig {
@@ -316,6 +360,7 @@ impl ServerConfig {
             push: crate::listeners::PushConfig::from_flags(f)?,
             rules: crate::rules::RulesConfig::from_flags(f)?,
             search: crate::search::SearchConfig::from_flags(f),
+            scrape: crate::scraping::ScrapeFlags::from_flags(f),
         })
     }
 }

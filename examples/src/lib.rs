@@ -14,6 +14,7 @@
 //! - [`listeners`]: push settings, Graphite and OpenTSDB socket listeners;
 //! - [`search`]: the `-search.*` flags as query limits and the result cache;
 //! - [`serve`]: accept loop with graceful shutdown;
+//! - [`scraping`]: `-promscrape.config`, reloads and the targets pages;
 //! - [`alert_remote`]: `gnomon-alert`, rules against a remote datasource;
 //! - [`rules`]: recording/alerting rules in the server (flags, manager, API, reload);
 //! - [`rule_tool`]: `gnomon-tool check rules` / `test rules`;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod rule_tool;
 pub mod rules;
 pub mod search;
+pub mod scraping;
 pub mod serve;
 pub mod server;
 pub mod tls;

@@ -1,9 +1,10 @@
 //! Recording and alerting rules inside the `gnomon` server: the `-rule`, `-notifier.url`,
 //! `-evaluationInterval`, `-external.*` and `-rule.*` flags, a rule manager over the
 //! server's storage, `/api/v1/rules` and `/api/v1/alerts`, and [`reload`] (SIGHUP is
-//! handled here; `POST /-/reload` should call [`reload`]).
+//! handled here; `/-/reload`, served by [`crate::scraping`], calls [`reload`]).
 //!
-//! List flags (`-rule`, `-notifier.url`, `-external.label`) take comma-separated values,
+//! List flags (`-rule`, `-notifier.url`, `-external.label`) may be repeated or take
+//! comma-separated values,
 //! as VictoriaMetrics accepts them.
 
 use std::sync::{Arc, Mutex, Weak};

@@ -14,11 +14,11 @@ use tokio::net::TcpListener;
 
 use crate::config::{SHUTDOWN_GRACE, ServerConfig};
 use crate::metrics::{HttpStats, MetricsSources};
-use crate::{admin, auth, metrics, search, serve, tls, ui};
+use crate::{admin, auth, metrics, scraping, search, serve, tls, ui};
 
-/// Every endpoint of the server over `storage`, with request counting and, when
-/// configured, basic auth.
-pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Router {
+/// Every endpoint of the server over `storage` plus the `extra` routes (scraping's),
+/// with request counting and, when configured, basic auth.
+pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources, extra: Router) -> Router {
     let querier: Arc<dyn Querier> = Arc::new(storage.clone());
     let for_appenders = storage.clone();
     let appenders: AppenderFactory =
@@ -50,6 +50,7 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources) -> Rou
         .merge(crate::rules::router(&storage, &cfg.rules, &cfg.listen_addr))
         .merge(search::reset_after(admin::router(storage), cache))
         .merge(ui::router())
+        .merge(extra)
         .route(
             "/metrics",
             get(move || {
@@ -100,7 +101,13 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
         start_time_secs,
     };
     crate::listeners::start(&cfg, storage.clone(), sources.ingest.clone()).await?;
-    let router = app(storage.clone(), &cfg, sources);
+    let for_scrapes = storage.clone();
+    let scrape_appenders: AppenderFactory =
+        Arc::new(move || Box::new(for_scrapes.appender()) as Box<dyn Appender + Send>);
+    let scraping = scraping::Scraping::start(cfg.scrape.clone(), scrape_appenders)
+        .await
+        .context("cannot load -promscrape.config")?;
+    let router = app(storage.clone(), &cfg, sources, scraping.router());
     serve::serve(
         listener,
         router,
@@ -109,6 +116,7 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
         SHUTDOWN_GRACE,
     )
     .await;
+    scraping.stop().await;
     log::info!("closing storage at {}", cfg.data_path.display());
     tokio::task::spawn_blocking(move || storage.close())
         .await?

@@ -5,8 +5,13 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`client`] | `reqwest` clients and auth headers built from HTTP client settings |
+//! | [`config`] | Prometheus-compatible scrape config YAML: jobs, HTTP client settings, SD configs |
+//! | [`discovery`] | service discovery: static, file, HTTP, DNS and Kubernetes; the discovery manager |
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines, remote write, Influx, Graphite, OpenTSDB, CSV |
 //! | `http` (feature `http`) | ingest and push routers (`/api/v1/import*`, `/api/v1/write`, Influx, OpenTSDB, CSV), export, `/federate`, socket-line ingestion |
+//! | [`scrape`] | scrape loops: fetch, relabel, limits, report series, staleness, target status |
+//! | [`target`] | scrape targets from discovered labels (Prometheus' `PopulateLabels`) |
 //! | [`textparse`] | Prometheus text 0.0.4 and OpenMetrics 1.0 parsers (zero-copy, line/column errors) |
 //!
 //! ```
@@ -26,7 +31,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod client;
+pub mod config;
+pub mod discovery;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod push;
+pub mod scrape;
+pub mod target;
 pub mod textparse;

@@ -8,6 +8,8 @@
 //!                                             relabel JSON label sets read on stdin
 //! gnomon-tool check rules [flags] FILE...     validate rule files (promtool check rules)
 //! gnomon-tool test rules [flags] FILE...      run rule unit tests (promtool test rules)
+//! gnomon-tool check config [-strictParse=false] FILE...
+//!                                             check scrape config files
 //! ```
 //!
 //! `QUERY` may be `-` to read it from standard input. `--strict` accepts Prometheus 3.x
@@ -55,6 +57,11 @@ const COMMANDS: &[Command] = &[
         words: &["test", "rules"],
         usage: "test rules [--run=REGEX] [--ignore-unknown-fields] FILE...   run rule unit tests (promtool test rules)",
         run: test_rules,
+    },
+    Command {
+        words: &["check", "config"],
+        usage: "check config [-strictParse=false] FILE...   check scrape config files (promtool-like output)",
+        run: check_config,
     },
     Command {
         words: &["relabel"],
@@ -142,6 +149,48 @@ fn promql_check(args: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(code) => code,
+    }
+}
+
+/// `check config FILE...`: loads each scrape config file (with its
+/// `scrape_config_files`), printing `Checking FILE` and `  SUCCESS: N scrape configs
+/// found`, or `  FAILED: ERROR` (with the line and column of YAML errors). Exit status 1
+/// when any file fails, 2 for usage errors.
+fn check_config(args: &[String]) -> ExitCode {
+    let mut opts = gnomon_scrape::config::ConfigOptions::default();
+    let mut files = Vec::new();
+    for a in args {
+        match a.trim_start_matches('-') {
+            "strictParse=false" | "promscrape.config.strictParse=false" => opts.strict = false,
+            "strictParse=true" | "strictParse" | "promscrape.config.strictParse=true" => {
+                opts.strict = true
+            }
+            _ if a.starts_with('-') && a.len() > 1 => return usage(),
+            _ => files.push(a.clone()),
+        }
+    }
+    if files.is_empty() {
+        return usage();
+    }
+    let mut failed = false;
+    for f in &files {
+        println!("Checking {f}");
+        match gnomon_scrape::config::Config::load(std::path::Path::new(f), &opts) {
+            Ok(cfg) => println!(
+                "  SUCCESS: {} scrape configs found",
+                cfg.scrape_configs.len()
+            ),
+            Err(e) => {
+                failed = true;
+                eprintln!("  FAILED: {e}");
+            }
+        }
+        println!();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -36,6 +36,7 @@ mod prometheus;
 mod remote_write;
 mod sink;
 mod stream;
+pub mod targets;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
