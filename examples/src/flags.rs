@@ -388,7 +388,14 @@ mod tests {
 
     #[test]
     fn array_flags_repeat_and_a_plain_flag_keeps_the_last_value() {
-        let f = p(&["-rule=a.yml", "--rule", "b/*.yml,c.yml", "-path=x", "-path=y"]).unwrap();
+        let f = p(&[
+            "-rule=a.yml",
+            "--rule",
+            "b/*.yml,c.yml",
+            "-path=x",
+            "-path=y",
+        ])
+        .unwrap();
         assert_eq!(f.str("rule"), "a.yml,b/*.yml,c.yml");
         assert_eq!(f.str("path"), "y");
         assert_eq!(p(&[]).unwrap().str("rule"), "");
