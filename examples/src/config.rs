@@ -336,12 +336,8 @@ impl ServerConfig {
             username: f.str("httpAuth.username").to_owned(),
             password: f.str("httpAuth.password").to_owned(),
         });
-        let log_level = match f.str("loggerLevel").to_ascii_uppercase().as_str() {
-            "INFO" => log::LevelFilter::Info,
-            "WARN" => log::LevelFilter::Warn,
-            "ERROR" | "FATAL" | "PANIC" => log::LevelFilter::Error,
-            _ => return Err(invalid("loggerLevel", "want INFO, WARN or ERROR")),
-        };
+        let log_level = crate::logger::parse_level(f.str("loggerLevel"))
+            .ok_or_else(|| invalid("loggerLevel", "want INFO, WARN or ERROR"))?;
         let storage = Options {
             retention: f.retention("retentionPeriod"),
             dedup_interval: f.duration("dedup.minScrapeInterval"),

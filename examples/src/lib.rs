@@ -4,6 +4,7 @@
 //! storage engine and the routers of `gnomon-scrape` and `gnomon-promql`.
 //!
 //! Module map:
+//! - [`cli`]: the shared `main` steps: flags to configuration, runtime, exit code;
 //! - [`flags`]: flag table, parser, `-help` text, VictoriaMetrics value syntaxes;
 //! - [`config`]: the server's flags and the configuration built from them;
 //! - [`logger`]: `log` facade backend;
@@ -26,6 +27,7 @@
 pub mod admin;
 pub mod alert_remote;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod flags;
 pub mod listeners;

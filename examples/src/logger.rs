@@ -9,6 +9,17 @@ pub struct Logger {
     level: log::LevelFilter,
 }
 
+/// The level a `-loggerLevel` value names (VictoriaMetrics' `INFO`, `WARN`, `ERROR`;
+/// `FATAL` and `PANIC` log errors only), any case.
+pub fn parse_level(flag: &str) -> Option<log::LevelFilter> {
+    match flag.to_ascii_uppercase().as_str() {
+        "INFO" => Some(log::LevelFilter::Info),
+        "WARN" => Some(log::LevelFilter::Warn),
+        "ERROR" | "FATAL" | "PANIC" => Some(log::LevelFilter::Error),
+        _ => None,
+    }
+}
+
 /// Installs the logger for the whole process. A second call does nothing.
 pub fn init(level: log::LevelFilter) {
     // Leaked once: the logger lives as long as the process.

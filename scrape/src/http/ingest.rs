@@ -204,6 +204,47 @@ pub(super) async fn run(
     }
 }
 
+/// How a whole-body push job ended: its report, a failed commit after `committed` rows,
+/// or a body rejected before anything was stored (status and message).
+pub(super) type WholeBodyOutcome =
+    Result<Result<IngestReport, (u64, gnomon_tsdb_core::Error)>, (StatusCode, String)>;
+
+/// Runs a whole-body push job off the async threads, counts its rows under `protocol`
+/// and answers as every push endpoint does: 204, a 400 naming the bad lines, 503 for a
+/// failed commit, or the status of a rejected body.
+pub(super) async fn run_whole_body(
+    counters: std::sync::Arc<IngestCounters>,
+    protocol: Protocol,
+    work: impl FnOnce() -> WholeBodyOutcome + Send + 'static,
+) -> Response {
+    let outcome = match tokio::task::spawn_blocking(work).await {
+        Ok(o) => o,
+        Err(e) => {
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("{} worker failed: {e}", protocol.type_label()),
+            );
+        }
+    };
+    let rows = counters.rows(protocol);
+    match outcome {
+        Err((status, msg)) => {
+            IngestCounters::add(&counters.bad_lines, 1);
+            log::warn!("{msg}");
+            text(status, msg)
+        }
+        Ok(Ok(report)) => {
+            IngestCounters::add(rows, report.rows);
+            IngestCounters::add(&counters.bad_lines, report.bad_lines as u64);
+            answer(&report)
+        }
+        Ok(Err((committed, e))) => {
+            IngestCounters::add(rows, committed);
+            store_failed(&e)
+        }
+    }
+}
+
 /// The 503 answer to a failed commit.
 pub(super) fn store_failed(e: &gnomon_tsdb_core::Error) -> Response {
     log::error!("cannot store ingested rows: {e}");

@@ -10,9 +10,9 @@ use gnomon_promql::http::Params;
 use gnomon_tsdb_core::model::{Label, Labels, METRIC_NAME, Sample};
 
 use super::batch::Batch;
-use super::ingest::{answer, extra_labels, now_ms, store_failed, text};
+use super::ingest::{extra_labels, now_ms, run_whole_body, text};
 use super::sink::Sink;
-use super::{IngestCounters, IngestState, Protocol, body};
+use super::{IngestState, Protocol, body};
 use crate::push::opentsdb::{OpenTsdbError, parse_http};
 
 pub(super) async fn handle(
@@ -37,7 +37,12 @@ pub(super) async fn handle(
     let now = now_ms();
     let counters = st.counters.clone();
     let work = move || {
-        let points = parse_http(&data)?;
+        let points = parse_http(&data).map_err(|e| {
+            (
+                StatusCode::BAD_REQUEST,
+                format!("cannot parse OpenTSDB put body: {e}"),
+            )
+        })?;
         let mut batch = Batch::new(
             (st.appenders)(),
             st.opts.batch_rows,
@@ -67,38 +72,9 @@ pub(super) async fn handle(
             }
         }
         let committed = batch.committed();
-        Ok::<_, OpenTsdbError>(
-            stored
-                .and_then(|()| batch.finish())
-                .map_err(|e| (committed, e)),
-        )
+        Ok(stored
+            .and_then(|()| batch.finish())
+            .map_err(|e| (committed, e)))
     };
-    let outcome = match tokio::task::spawn_blocking(work).await {
-        Ok(o) => o,
-        Err(e) => {
-            return text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("OpenTSDB worker failed: {e}"),
-            );
-        }
-    };
-    let rows = counters.rows(Protocol::OpenTsdbHttp);
-    match outcome {
-        Err(e) => {
-            IngestCounters::add(&counters.bad_lines, 1);
-            text(
-                StatusCode::BAD_REQUEST,
-                format!("cannot parse OpenTSDB put body: {e}"),
-            )
-        }
-        Ok(Ok(report)) => {
-            IngestCounters::add(rows, report.rows);
-            IngestCounters::add(&counters.bad_lines, report.bad_lines as u64);
-            answer(&report)
-        }
-        Ok(Err((committed, e))) => {
-            IngestCounters::add(rows, committed);
-            store_failed(&e)
-        }
-    }
+    run_whole_body(counters, Protocol::OpenTsdbHttp, work).await
 }

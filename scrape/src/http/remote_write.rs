@@ -12,9 +12,9 @@ use axum::response::Response;
 use gnomon_promql::http::Params;
 
 use super::batch::Batch;
-use super::ingest::{answer, extra_labels, store_failed, text};
+use super::ingest::{extra_labels, run_whole_body, text};
 use super::sink::{BINARY_KEY_PREFIX, Sink};
-use super::{IngestCounters, IngestState, Protocol, body};
+use super::{IngestState, Protocol, body};
 use crate::push::remote_write::{WriteRequest, decompress};
 
 pub(super) async fn handle(
@@ -101,30 +101,5 @@ pub(super) async fn handle(
             Err(e) => Ok(Err((committed, e))),
         }
     };
-    let outcome = match tokio::task::spawn_blocking(work).await {
-        Ok(o) => o,
-        Err(e) => {
-            return text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("remote write worker failed: {e}"),
-            );
-        }
-    };
-    let rows = counters.rows(Protocol::RemoteWrite);
-    match outcome {
-        Err((status, msg)) => {
-            IngestCounters::add(&counters.bad_lines, 1);
-            log::warn!("{msg}");
-            text(status, msg)
-        }
-        Ok(Ok(report)) => {
-            IngestCounters::add(rows, report.rows);
-            IngestCounters::add(&counters.bad_lines, report.bad_lines as u64);
-            answer(&report)
-        }
-        Ok(Err((committed, e))) => {
-            IngestCounters::add(rows, committed);
-            store_failed(&e)
-        }
-    }
+    run_whole_body(counters, Protocol::RemoteWrite, work).await
 }
