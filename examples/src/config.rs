@@ -252,6 +252,24 @@ pub const SERVER_FLAGS: &[FlagSpec] = &[
         help: "The maximum size of scrape response in bytes to process from Prometheus targets. Bigger responses are rejected",
         kind: FlagKind::Size,
     },
+    FlagSpec {
+        name: "promscrape.cluster.membersCount",
+        default: "0",
+        help: "The number of members in a cluster of scrapers. Each member must have a unique -promscrape.cluster.memberNum in the range 0 ... promscrape.cluster.membersCount-1 . Each member then scrapes roughly 1/N of all the targets. By default cluster scraping is disabled, i.e. a single scraper scrapes all the targets",
+        kind: FlagKind::Float,
+    },
+    FlagSpec {
+        name: "promscrape.cluster.memberNum",
+        default: "0",
+        help: "The number of this member in the cluster of scrapers. It must be a unique value in the range 0 ... promscrape.cluster.membersCount-1 across scrapers in the cluster. Can be specified as pod name of Kubernetes StatefulSet - pod-name-Num, where Num is a numeric part of pod name",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "promscrape.cluster.replicationFactor",
+        default: "1",
+        help: "The number of members in the cluster, which scrape the same targets. If the replication factor is greater than 1, then the deduplication must be enabled at remote storage side",
+        kind: FlagKind::Float,
+    },
 ];
 
 /// TLS certificate and key files.
@@ -320,24 +338,7 @@ impl ServerConfig {
                 "want a percentage in (0, 100]",
             ));
         }
-        let tls = if f.bool("tls") {
-            let (cert, key) = (f.str("tlsCertFile"), f.str("tlsKeyFile"));
-            if cert.is_empty() || key.is_empty() {
-                return Err(invalid("tls", "-tlsCertFile and -tlsKeyFile must be set"));
-            }
-            Some(TlsFiles {
-                cert: cert.into(),
-                key: key.into(),
-            })
-        } else {
-            None
-        };
-        let auth = (!f.str("httpAuth.username").is_empty()).then(|| BasicAuth {
-            username: f.str("httpAuth.username").to_owned(),
-            password: f.str("httpAuth.password").to_owned(),
-        });
-        let log_level = crate::logger::parse_level(f.str("loggerLevel"))
-            .ok_or_else(|| invalid("loggerLevel", "want INFO, WARN or ERROR"))?;
+        let (auth, tls, log_level) = http_and_logging(f)?;
         let storage = Options {
             retention: f.retention("retentionPeriod"),
             dedup_interval: f.duration("dedup.minScrapeInterval"),
@@ -356,9 +357,44 @@ impl ServerConfig {
             push: crate::listeners::PushConfig::from_flags(f)?,
             rules: crate::rules::RulesConfig::from_flags(f)?,
             search: crate::search::SearchConfig::from_flags(f),
-            scrape: crate::scraping::ScrapeFlags::from_flags(f),
+            scrape: crate::scraping::ScrapeFlags::from_flags(f)?,
         })
     }
+}
+
+/// Basic auth (`-httpAuth.*`), TLS (`-tls*`) and `-loggerLevel`, as every binary reads
+/// them.
+///
+/// # Errors
+/// [`FlagError::Invalid`] for `-tls` without files or a bad `-loggerLevel`.
+#[allow(clippy::type_complexity)]
+pub fn http_and_logging(
+    f: &Flags,
+) -> Result<(Option<BasicAuth>, Option<TlsFiles>, log::LevelFilter), FlagError> {
+    let invalid = |flag: &str, why: &str| FlagError::Invalid {
+        flag: flag.to_owned(),
+        value: f.str(flag).to_owned(),
+        why: why.to_owned(),
+    };
+    let tls = if f.bool("tls") {
+        let (cert, key) = (f.str("tlsCertFile"), f.str("tlsKeyFile"));
+        if cert.is_empty() || key.is_empty() {
+            return Err(invalid("tls", "-tlsCertFile and -tlsKeyFile must be set"));
+        }
+        Some(TlsFiles {
+            cert: cert.into(),
+            key: key.into(),
+        })
+    } else {
+        None
+    };
+    let auth = (!f.str("httpAuth.username").is_empty()).then(|| BasicAuth {
+        username: f.str("httpAuth.username").to_owned(),
+        password: f.str("httpAuth.password").to_owned(),
+    });
+    let log_level = crate::logger::parse_level(f.str("loggerLevel"))
+        .ok_or_else(|| invalid("loggerLevel", "want INFO, WARN or ERROR"))?;
+    Ok((auth, tls, log_level))
 }
 
 /// `:8428` listens on every interface, as in Go.

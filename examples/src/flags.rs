@@ -202,6 +202,23 @@ impl Flags {
         self.str(name).parse().unwrap_or_default()
     }
 
+    /// Whether the table declares `name` (binaries sharing a config reader differ).
+    pub fn is_declared(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    /// An array flag's items: one per comma-separated value, empty items kept (they
+    /// stand for "the default" at their position, as in VictoriaMetrics' per-URL
+    /// flags); no items when the flag is empty.
+    pub fn array(&self, name: &str) -> Vec<&str> {
+        let v = self.str(name);
+        if v.is_empty() {
+            Vec::new()
+        } else {
+            v.split(',').collect()
+        }
+    }
+
     /// The table the values were parsed against.
     pub fn specs(&self) -> &'static [FlagSpec] {
         self.specs
@@ -226,7 +243,8 @@ pub fn usage(title: &str, specs: &[FlagSpec]) -> String {
     out
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+/// Go's boolean syntax: `1`, `t`, `true`, `0`, `f`, `false` (and their capitalizations).
+pub fn parse_bool(v: &str) -> Option<bool> {
     match v {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),

@@ -4,6 +4,7 @@
 //! storage engine and the routers of `gnomon-scrape` and `gnomon-promql`.
 //!
 //! Module map:
+//! - [`agent`], [`agent_config`]: `gnomon-agent` (vmagent-compatible collection with remote write);
 //! - [`cli`]: the shared `main` steps: flags to configuration, runtime, exit code;
 //! - [`flags`]: flag table, parser, `-help` text, VictoriaMetrics value syntaxes;
 //! - [`config`]: the server's flags and the configuration built from them;
@@ -25,6 +26,8 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod agent;
+pub mod agent_config;
 pub mod alert_remote;
 pub mod auth;
 pub mod cli;

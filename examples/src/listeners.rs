@@ -12,8 +12,6 @@ use gnomon_scrape::http::{
     AppenderFactory, InfluxOptions, IngestCounters, IngestOptions, StreamIngest, StreamProtocol,
 };
 use gnomon_scrape::push::influx::InfluxNaming;
-use gnomon_tsdb_core::Storage;
-use gnomon_tsdb_core::model::Appender;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -48,7 +46,12 @@ impl PushConfig {
             let a = f.str(name);
             (!a.is_empty()).then(|| crate::config::listen_addr(a))
         };
-        let path = f.str("relabelConfig");
+        // `gnomon-agent` has no -relabelConfig (vmagent relabels per destination).
+        let path = if f.is_declared("relabelConfig") {
+            f.str("relabelConfig")
+        } else {
+            ""
+        };
         let relabel = if path.is_empty() {
             None
         } else {
@@ -98,24 +101,22 @@ fn load_relabel(path: &str) -> Result<Relabeler, String> {
 }
 
 /// Binds the configured Graphite and OpenTSDB listeners and serves them in background
-/// tasks, writing into `storage` and counting into `counters`. Logs
+/// tasks, writing through `appenders` and counting into `counters`. Logs
 /// `<protocol> listener on tcp://ADDR` (and `udp://ADDR`) for each.
 ///
 /// # Errors
 /// An address cannot be bound.
 pub async fn start(
-    cfg: &crate::config::ServerConfig,
-    storage: Storage,
+    push: &PushConfig,
+    max_insert_bytes: usize,
+    appenders: AppenderFactory,
     counters: Arc<IngestCounters>,
 ) -> anyhow::Result<()> {
-    let push = &cfg.push;
     if push.graphite_addr.is_none() && push.opentsdb_addr.is_none() {
         return Ok(());
     }
-    let appenders: AppenderFactory =
-        Arc::new(move || Box::new(storage.appender()) as Box<dyn Appender + Send>);
     let mut opts = IngestOptions {
-        max_body_bytes: cfg.max_insert_bytes,
+        max_body_bytes: max_insert_bytes,
         ..IngestOptions::default()
     };
     push.apply(&mut opts);

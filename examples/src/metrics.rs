@@ -30,7 +30,8 @@ impl HttpStats {
         e.1 += u64::from(failed);
     }
 
-    fn snapshot(&self) -> BTreeMap<String, (u64, u64)> {
+    /// Requests and errors per route, so far.
+    pub fn snapshot(&self) -> BTreeMap<String, (u64, u64)> {
         self.by_path
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -18,10 +18,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gnomon_scrape::config::{Config, ConfigError, ConfigOptions};
 use gnomon_scrape::discovery::{DiscoveryManager, DiscoveryOptions};
-use gnomon_scrape::scrape::{AppenderFactory, JobOptions, ScrapeJob, ScrapeManager, TargetsSource};
+use gnomon_scrape::scrape::{
+    AppenderFactory, JobOptions, ScrapeJob, ScrapeManager, Shard, TargetsSource, parse_member_num,
+};
 use tokio::sync::Mutex;
 
-use crate::flags::Flags;
+use crate::flags::{FlagError, Flags};
 
 /// The `-promscrape.*` flags.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,13 +42,18 @@ pub struct ScrapeFlags {
     pub suppress_errors: bool,
     /// `-promscrape.maxScrapeSize` in bytes.
     pub max_scrape_size: usize,
+    /// `-promscrape.cluster.*`: this member's share of the targets.
+    pub shard: Option<Shard>,
 }
 
 impl ScrapeFlags {
     /// Reads the flags.
-    pub fn from_flags(f: &Flags) -> ScrapeFlags {
+    ///
+    /// # Errors
+    /// [`FlagError::Invalid`] for cluster flags out of range.
+    pub fn from_flags(f: &Flags) -> Result<ScrapeFlags, FlagError> {
         let path = f.str("promscrape.config");
-        ScrapeFlags {
+        Ok(ScrapeFlags {
             config: (!path.is_empty()).then(|| PathBuf::from(path)),
             strict: f.bool("promscrape.config.strictParse"),
             check_interval: f.duration("promscrape.configCheckInterval"),
@@ -55,8 +62,49 @@ impl ScrapeFlags {
             suppress_errors: f.bool("promscrape.suppressScrapeErrors"),
             max_scrape_size: usize::try_from(f.size("promscrape.maxScrapeSize"))
                 .unwrap_or(usize::MAX),
-        }
+            shard: shard(f)?,
+        })
     }
+}
+
+/// `-promscrape.cluster.*`; `None` unless there are at least two members.
+fn shard(f: &Flags) -> Result<Option<Shard>, FlagError> {
+    let invalid = |flag: &str, why: String| FlagError::Invalid {
+        flag: flag.to_owned(),
+        value: f.str(flag).to_owned(),
+        why,
+    };
+    let count = |flag: &str| {
+        let v = f.float(flag);
+        if v.fract() != 0.0 || !(0.0..=f64::from(u32::MAX)).contains(&v) {
+            return Err(invalid(flag, "want a non-negative integer".into()));
+        }
+        Ok(v as u32)
+    };
+    let members = count("promscrape.cluster.membersCount")?;
+    let replication = count("promscrape.cluster.replicationFactor")?;
+    let member = parse_member_num(f.str("promscrape.cluster.memberNum"))
+        .map_err(|why| invalid("promscrape.cluster.memberNum", why))?;
+    if members <= 1 {
+        return Ok(None);
+    }
+    if member >= members {
+        return Err(invalid(
+            "promscrape.cluster.memberNum",
+            format!("must be smaller than -promscrape.cluster.membersCount={members}"),
+        ));
+    }
+    if replication == 0 {
+        return Err(invalid(
+            "promscrape.cluster.replicationFactor",
+            "must be at least 1".into(),
+        ));
+    }
+    Ok(Some(Shard {
+        members,
+        member,
+        replication,
+    }))
 }
 
 /// The running scrape side of the server.
@@ -116,6 +164,7 @@ impl Scraping {
         let job_opts = JobOptions {
             body_size_limit: self.flags.max_scrape_size,
             suppress_errors: self.flags.suppress_errors,
+            shard: self.flags.shard,
             ..JobOptions::default()
         };
         let settings = cfg
@@ -245,6 +294,7 @@ mod tests {
 
     fn flags(args: &[&str]) -> ScrapeFlags {
         ScrapeFlags::from_flags(&parse(SERVER_FLAGS, args.iter().map(|s| s.to_string())).unwrap())
+            .unwrap()
     }
 
     #[test]
@@ -269,6 +319,35 @@ mod tests {
         assert_eq!(f.check_interval, Duration::from_secs(10));
         assert!(f.suppress_errors);
         assert_eq!(f.max_scrape_size, 1_000_000);
+        let f = flags(&[
+            "-promscrape.cluster.membersCount=3",
+            "-promscrape.cluster.memberNum=vmagent-2",
+            "-promscrape.cluster.replicationFactor=2",
+        ]);
+        assert_eq!(
+            f.shard,
+            Some(Shard {
+                members: 3,
+                member: 2,
+                replication: 2
+            })
+        );
+        let bad = |args: &[&str]| {
+            ScrapeFlags::from_flags(
+                &parse(SERVER_FLAGS, args.iter().map(|s| s.to_string())).unwrap(),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(
+            bad(&[
+                "-promscrape.cluster.membersCount=2",
+                "-promscrape.cluster.memberNum=2"
+            ])
+            .contains("must be smaller than -promscrape.cluster.membersCount=2")
+        );
+        assert!(bad(&["-promscrape.cluster.membersCount=2.5"]).contains("non-negative integer"));
+        assert!(bad(&["-promscrape.cluster.memberNum=x"]).contains("pod name"));
     }
 
     #[tokio::test]

@@ -100,10 +100,16 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
         http: Arc::new(HttpStats::default()),
         start_time_secs,
     };
-    crate::listeners::start(&cfg, storage.clone(), sources.ingest.clone()).await?;
     let for_scrapes = storage.clone();
     let scrape_appenders: AppenderFactory =
         Arc::new(move || Box::new(for_scrapes.appender()) as Box<dyn Appender + Send>);
+    crate::listeners::start(
+        &cfg.push,
+        cfg.max_insert_bytes,
+        scrape_appenders.clone(),
+        sources.ingest.clone(),
+    )
+    .await?;
     let scraping = scraping::Scraping::start(cfg.scrape.clone(), scrape_appenders)
         .await
         .context("cannot load -promscrape.config")?;

@@ -3,14 +3,13 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Server, data_dir, enc, tempdir};
+use common::{Server, data_dir, enc, free_port, start_node_exporter, tempdir};
 
 /// Polls `cond` every 50 ms until it holds; panics with `what` and the server log after
 /// `limit`.
@@ -43,55 +42,6 @@ fn value(srv: &Server, q: &str) -> Option<f64> {
     let res = query(srv, q);
     let v = res.first()?["value"][1].as_str()?.to_owned();
     v.parse().ok()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
-
-fn start_node_exporter(port: u16) -> Proc {
-    assert!(
-        Path::new(NODE_EXPORTER).exists(),
-        "{NODE_EXPORTER} is missing: install the Debian package prometheus-node-exporter"
-    );
-    let child = Command::new(NODE_EXPORTER)
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .args([
-            "--collector.disable-defaults",
-            "--collector.loadavg",
-            "--collector.meminfo",
-            "--collector.cpu",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn node_exporter");
-    let p = Proc(child);
-    let addr = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if common::request(&addr, "GET", "/metrics", &[], b"").is_ok_and(|r| r.status == 200) {
-            return p;
-        }
-        assert!(Instant::now() < deadline, "node_exporter did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! | [`discovery`] | service discovery: static, file, HTTP, DNS and Kubernetes; the discovery manager |
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines, remote write, Influx, Graphite, OpenTSDB, CSV |
 //! | `http` (feature `http`) | ingest and push routers (`/api/v1/import*`, `/api/v1/write`, Influx, OpenTSDB, CSV), export, `/federate`, socket-line ingestion |
+//! | [`remote`] | the remote-write client: relabeling per destination, blocks, on-disk queues, senders with retries |
 //! | [`scrape`] | scrape loops: fetch, relabel, limits, report series, staleness, target status |
 //! | [`target`] | scrape targets from discovered labels (Prometheus' `PopulateLabels`) |
 //! | [`textparse`] | Prometheus text 0.0.4 and OpenMetrics 1.0 parsers (zero-copy, line/column errors) |
@@ -37,6 +38,8 @@ pub mod discovery;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod push;
+pub mod queue;
+pub mod remote;
 pub mod scrape;
 pub mod target;
 pub mod textparse;

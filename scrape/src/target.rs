@@ -111,6 +111,9 @@ pub enum DropReason {
     /// A relabeling rule dropped it.
     #[error("dropped by relabeling")]
     Relabeled,
+    /// Another member of the scraper cluster scrapes it (`-promscrape.cluster.*`).
+    #[error("scraped by another cluster member")]
+    OtherShard,
     /// No `__address__` after relabeling.
     #[error("no address")]
     NoAddress,

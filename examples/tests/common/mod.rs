@@ -27,15 +27,22 @@ impl Server {
     /// Starts `gnomon -storageDataPath=DIR -httpListenAddr=127.0.0.1:0 EXTRA...` and waits
     /// for its `listening on` line.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gnomon"))
-            .arg(format!("-storageDataPath={}", data.display()))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gnomon"));
+        cmd.arg(format!("-storageDataPath={}", data.display()))
             .arg("-httpListenAddr=127.0.0.1:0")
-            .args(extra)
+            .args(extra);
+        Server::spawn(cmd)
+    }
+
+    /// Runs `cmd` (any of the binaries; its flags must make it listen on 127.0.0.1)
+    /// and waits for its `listening on` line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn gnomon");
+            .expect("spawn the server");
         let stderr = child.stderr.take().expect("stderr piped");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
@@ -243,4 +250,89 @@ pub fn enc(s: &str) -> String {
         }
     }
     out
+}
+
+/// A port nothing listens on now (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Polls `cond` every 50 ms until it holds; panics naming `what` after `limit`.
+pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
+/// A real node_exporter (Debian `prometheus-node-exporter`) on 127.0.0.1:`port` with the
+/// loadavg, meminfo and cpu collectors, once it answers.
+pub fn start_node_exporter(port: u16) -> Proc {
+    assert!(
+        Path::new(NODE_EXPORTER).exists(),
+        "{NODE_EXPORTER} is missing: install the Debian package prometheus-node-exporter"
+    );
+    let child = Command::new(NODE_EXPORTER)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args([
+            "--collector.disable-defaults",
+            "--collector.loadavg",
+            "--collector.meminfo",
+            "--collector.cpu",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn node_exporter");
+    let p = Proc(child);
+    let addr = format!("127.0.0.1:{port}");
+    wait_for("node_exporter to answer", Duration::from_secs(20), || {
+        request(&addr, "GET", "/metrics", &[], b"").is_ok_and(|r| r.status == 200)
+    });
+    p
+}
+
+const VICTORIA_METRICS: &str = "/usr/bin/victoria-metrics";
+
+/// A real VictoriaMetrics single node (Debian `victoria-metrics`) with its data under
+/// `dir`, on a free port; returns it and its `127.0.0.1:PORT`, once `/health` answers.
+pub fn start_victoria_metrics(dir: &Path) -> (Proc, String) {
+    assert!(
+        Path::new(VICTORIA_METRICS).exists(),
+        "{VICTORIA_METRICS} is missing: install the Debian package `victoria-metrics`"
+    );
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(dir.join("victoria-metrics.log")).unwrap();
+    let child = Command::new(VICTORIA_METRICS)
+        .arg(format!("-storageDataPath={}", dir.join("vmdata").display()))
+        .arg(format!("-httpListenAddr={addr}"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start victoria-metrics");
+    let p = Proc(child);
+    wait_for(
+        "victoria-metrics to answer",
+        Duration::from_secs(30),
+        || request(&addr, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200),
+    );
+    (p, addr)
 }

@@ -354,28 +354,73 @@ impl<'a> Reader<'a> {
 /// Encodes `series` as a `WriteRequest` (not compressed): labels in the given order,
 /// then samples. What [`WriteRequest::parse`] reads back.
 pub fn encode(series: &[(Labels, Vec<Sample>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut ts = Vec::new();
-    let mut item = Vec::new();
+    let mut e = WriteRequestEncoder::default();
     for (labels, samples) in series {
-        ts.clear();
+        e.push(labels.as_slice(), samples);
+    }
+    e.take()
+}
+
+/// Builds a `WriteRequest` (not compressed) one series at a time, reusing its buffers
+/// from one message to the next.
+#[derive(Clone, Debug, Default)]
+pub struct WriteRequestEncoder {
+    out: Vec<u8>,
+    ts: Vec<u8>,
+    item: Vec<u8>,
+    series: usize,
+    samples: usize,
+}
+
+impl WriteRequestEncoder {
+    /// Appends one `TimeSeries`: `labels` in the given order, then `samples`.
+    pub fn push(&mut self, labels: &[Label], samples: &[Sample]) {
+        self.ts.clear();
         for l in labels {
-            item.clear();
-            put_bytes(&mut item, 1, l.name.as_bytes());
-            put_bytes(&mut item, 2, l.value.as_bytes());
-            put_bytes(&mut ts, 1, &item);
+            self.item.clear();
+            put_bytes(&mut self.item, 1, l.name.as_bytes());
+            put_bytes(&mut self.item, 2, l.value.as_bytes());
+            put_bytes(&mut self.ts, 1, &self.item);
         }
         for s in samples {
-            item.clear();
-            put_varint(&mut item, (1 << 3) | u64::from(WIRE_I64));
-            item.extend_from_slice(&s.v.to_bits().to_le_bytes());
-            put_varint(&mut item, (2 << 3) | u64::from(WIRE_VARINT));
-            put_varint(&mut item, s.t as u64);
-            put_bytes(&mut ts, 2, &item);
+            self.item.clear();
+            put_varint(&mut self.item, (1 << 3) | u64::from(WIRE_I64));
+            self.item.extend_from_slice(&s.v.to_bits().to_le_bytes());
+            put_varint(&mut self.item, (2 << 3) | u64::from(WIRE_VARINT));
+            put_varint(&mut self.item, s.t as u64);
+            put_bytes(&mut self.ts, 2, &self.item);
         }
-        put_bytes(&mut out, 1, &ts);
+        put_bytes(&mut self.out, 1, &self.ts);
+        self.series += 1;
+        self.samples += samples.len();
     }
-    out
+
+    /// Size of the message so far, in bytes.
+    pub fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Whether no series was pushed since the last [`WriteRequestEncoder::take`].
+    pub fn is_empty(&self) -> bool {
+        self.series == 0
+    }
+
+    /// Series pushed since the last take.
+    pub fn series(&self) -> usize {
+        self.series
+    }
+
+    /// Samples pushed since the last take.
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// The message so far; the encoder starts a new one.
+    pub fn take(&mut self) -> Vec<u8> {
+        self.series = 0;
+        self.samples = 0;
+        std::mem::take(&mut self.out)
+    }
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {

@@ -23,6 +23,8 @@ pub struct JobOptions {
     pub suppress_errors: bool,
     /// How relabel rules compile.
     pub relabel: RelabelOptions,
+    /// This member's share of the targets (`-promscrape.cluster.*`); all when `None`.
+    pub shard: Option<super::Shard>,
 }
 
 impl Default for JobOptions {
@@ -31,6 +33,7 @@ impl Default for JobOptions {
             body_size_limit: LoopOptions::default().body_size_limit,
             suppress_errors: false,
             relabel: RelabelOptions::prometheus(),
+            shard: None,
         }
     }
 }
@@ -71,6 +74,7 @@ pub fn job_settings(sc: &ScrapeConfig, o: &JobOptions) -> Result<JobSettings, Co
         opts: Arc::new(opts),
         client: client(sc)?,
         fingerprint: fingerprint(sc, o),
+        shard: o.shard.filter(|s| s.members > 1),
     })
 }
 

@@ -35,6 +35,7 @@ mod pool;
 mod report;
 mod scrape_loop;
 mod series;
+mod shard;
 
 pub use append::{Counts, ScrapeWriter, SeriesCache};
 pub use error::ScrapeError;
@@ -46,6 +47,7 @@ pub use options::{DEFAULT_ACCEPT, LoopOptions};
 pub use pool::{ActiveTarget, JobSettings, PoolView, TargetsSource};
 pub use report::REPORT_SERIES;
 pub use scrape_loop::{AppenderFactory, ScrapeLoop};
+pub use shard::{Shard, parse_member_num};
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::health::TargetStatus;
 use super::options::LoopOptions;
 use super::scrape_loop::{AppenderFactory, ScrapeLoop};
-use crate::target::{DroppedTarget, Target, TargetDefaults, populate};
+use crate::target::{DropReason, DroppedTarget, Target, TargetDefaults, populate};
 
 /// Everything that decides how one job scrapes. Two jobs with equal fingerprints scrape
 /// the same way; a reload that changes the fingerprint restarts the job's loops.
@@ -20,6 +20,8 @@ pub struct JobSettings {
     pub client: reqwest::Client,
     /// A hash of the job's configuration.
     pub fingerprint: u64,
+    /// This member's share of the targets; all when `None`.
+    pub shard: Option<super::Shard>,
 }
 
 /// One active target of a pool with its shared status.
@@ -173,6 +175,13 @@ impl Pool {
         let mut dropped = Vec::new();
         for (group, own) in discovered {
             match populate(group, own, &self.settings.defaults) {
+                Ok(t) if self.settings.shard.is_some_and(|s| !s.owns(&t)) => {
+                    dropped.push(DroppedTarget {
+                        job: t.job,
+                        discovered: t.discovered,
+                        reason: DropReason::OtherShard,
+                    });
+                }
                 Ok(t) => {
                     targets.entry(t.hash()).or_insert_with(|| Arc::new(t));
                 }

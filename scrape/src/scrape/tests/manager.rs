@@ -28,6 +28,7 @@ fn settings(job: &str, interval_ms: u64, fingerprint: u64) -> Arc<JobSettings> {
         opts: Arc::new(LoopOptions::default()),
         client: reqwest::Client::new(),
         fingerprint,
+        shard: None,
     })
 }
 
@@ -165,4 +166,46 @@ async fn shutdown_stops_without_staleness_markers() {
         n,
         "no scrape after shutdown"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_members_split_the_targets_between_them() {
+    use crate::scrape::Shard;
+    use crate::target::DropReason;
+    let addrs: Vec<String> = (0..12).map(|i| format!("10.0.0.{i}:9100")).collect();
+    let addrs: Vec<&str> = addrs.iter().map(String::as_str).collect();
+    let mut scraped: Vec<String> = Vec::new();
+    for member in 0..3 {
+        let store = MemStore::default();
+        let m = ScrapeManager::new(store.factory());
+        let mut s = (*settings("j", 60_000, 1)).clone();
+        s.shard = Some(Shard {
+            members: 3,
+            member,
+            replication: 1,
+        });
+        let (j, _tx) = job("j", Arc::new(s), groups(&addrs));
+        m.apply(vec![j]).await;
+        wait_for("the targets synced", || {
+            m.pools()
+                .first()
+                .is_some_and(|p| p.active.len() + p.dropped.len() == 12)
+        })
+        .await;
+        let pool = &m.pools()[0];
+        assert!(
+            pool.dropped
+                .iter()
+                .all(|d| d.reason == DropReason::OtherShard)
+        );
+        scraped.extend(pool.active.iter().map(|a| a.target.url.clone()));
+        m.shutdown().await;
+    }
+    scraped.sort();
+    let mut want: Vec<String> = addrs
+        .iter()
+        .map(|a| format!("http://{a}/metrics"))
+        .collect();
+    want.sort();
+    assert_eq!(scraped, want, "each target scraped by exactly one member");
 }
