@@ -9,6 +9,7 @@
 //! | [`config`] | Prometheus-compatible scrape config YAML: jobs, HTTP client settings, SD configs |
 //! | [`discovery`] | service discovery: static, file, HTTP, DNS and Kubernetes; the discovery manager |
 //! | [`push`] | push-protocol codecs: VictoriaMetrics JSON lines, remote write, Influx, Graphite, OpenTSDB, CSV |
+//! | [`queue`] | the remote-write client's disk-backed block queue: segments, acks, recovery, size bound |
 //! | `http` (feature `http`) | ingest and push routers (`/api/v1/import*`, `/api/v1/write`, Influx, OpenTSDB, CSV), export, `/federate`, socket-line ingestion |
 //! | [`remote`] | the remote-write client: relabeling per destination, blocks, on-disk queues, senders with retries |
 //! | [`scrape`] | scrape loops: fetch, relabel, limits, report series, staleness, target status |
