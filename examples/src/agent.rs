@@ -13,12 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use gnomon_scrape::http::{IngestCounters, IngestOptions, Protocol};
 use gnomon_scrape::remote::{RemoteWriter, get as counter};
-use tokio::net::TcpListener;
 
 use crate::agent_config::AgentConfig;
-use crate::config::SHUTDOWN_GRACE;
 use crate::metrics::{HttpStats, ProcessStats};
-use crate::{auth, metrics, scraping, serve, tls};
+use crate::{auth, metrics, scraping, serve};
 
 /// What the agent's `/metrics` reads.
 pub struct AgentSources {
@@ -43,10 +41,7 @@ pub struct AgentSources {
 /// cannot be loaded, or an address cannot be bound.
 pub async fn run(cfg: AgentConfig) -> anyhow::Result<()> {
     let start_time_secs = metrics::unix_now_secs();
-    let tls = match &cfg.tls {
-        Some(t) => Some(tls::server_config(&t.cert, &t.key)?),
-        None => None,
-    };
+    let bound = serve::Bound::bind(&cfg.listen_addr, cfg.tls.as_ref()).await?;
     let writer = RemoteWriter::start(cfg.remote.clone()).context("cannot start remote write")?;
     for d in writer.destinations() {
         log::info!(
@@ -57,11 +52,6 @@ pub async fn run(cfg: AgentConfig) -> anyhow::Result<()> {
             d.queue.pending_blocks
         );
     }
-    let listener = TcpListener::bind(&cfg.listen_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen_addr))?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    log::info!("listening on {scheme}://{}", listener.local_addr()?);
     let appenders = writer.appender_factory();
     let ingest = Arc::new(IngestCounters::default());
     crate::listeners::start(
@@ -81,15 +71,9 @@ pub async fn run(cfg: AgentConfig) -> anyhow::Result<()> {
         start_time_secs,
         show_url: cfg.show_url,
     });
-    let router = app(&cfg, appenders, sources, scraping.router());
-    serve::serve(
-        listener,
-        router,
-        tls,
-        serve::shutdown_signal(),
-        SHUTDOWN_GRACE,
-    )
-    .await;
+    bound
+        .serve_until_signal(app(&cfg, appenders, sources, scraping.router()))
+        .await;
     scraping.stop().await;
     log::info!("stopping remote write; pending data stays queued on disk");
     writer

@@ -1,6 +1,6 @@
 //! `gnomon-alert`: rules evaluated against a remote Prometheus-compatible datasource
-//! (`-datasource.url`, its `/api/v1/query`), results written to `-remoteWrite.url`
-//! through VictoriaMetrics' `/api/v1/import` (JSON lines), alerts sent to
+//! (`-datasource.url`, its `/api/v1/query`), results remote-written to
+//! `-remoteWrite.url` + `/api/v1/write` (through an on-disk queue), alerts sent to
 //! `-notifier.url`; alert state restored at start from `-remoteRead.url`'s
 //! `/api/v1/export`; `/api/v1/rules` and `/api/v1/alerts` on `-httpListenAddr` (`:8880`).
 
@@ -15,9 +15,9 @@ use gnomon_alert_rules::notifier::{Notifier, NotifierOptions};
 use gnomon_alert_rules::rule::QueryBackend;
 use gnomon_alert_rules::template::QuerySample;
 use gnomon_promql::Expr;
+use gnomon_scrape::remote::{RemoteWriteOptions, RemoteWriter, UrlOptions};
 use gnomon_tsdb_core::model::{
     Appender, Labels, MatchOp, Matcher, Querier, Sample, Series, SeriesIter, TimeRange,
-    is_stale_nan,
 };
 use tokio::runtime::Handle;
 
@@ -34,7 +34,13 @@ pub const ALERT_FLAGS: &[FlagSpec] = &[
     FlagSpec {
         name: "remoteWrite.url",
         default: "",
-        help: "Where recording-rule results and ALERTS series are written (VictoriaMetrics /api/v1/import); empty: not written",
+        help: "Where recording-rule results and ALERTS series are written with Prometheus remote write: -remoteWrite.url=http://127.0.0.1:8428 writes to http://127.0.0.1:8428/api/v1/write; empty: not written",
+        kind: FlagKind::String,
+    },
+    FlagSpec {
+        name: "remoteWrite.tmpDataPath",
+        default: "gnomon-alert-remotewrite-data",
+        help: "Where results wait, on disk, until -remoteWrite.url accepts them",
         kind: FlagKind::String,
     },
     FlagSpec {
@@ -69,8 +75,10 @@ pub const ALERT_FLAGS: &[FlagSpec] = &[
 pub struct AlertConfig {
     /// Datasource base URL.
     pub datasource: String,
-    /// Import base URL (empty: results are not written).
+    /// Remote-write base URL (empty: results are not written).
     pub remote_write: String,
+    /// The remote-write queue's directory.
+    pub remote_write_tmp: std::path::PathBuf,
     /// Export base URL for state restore (empty: no restore).
     pub remote_read: String,
     /// Listen address.
@@ -96,6 +104,7 @@ impl AlertConfig {
         Ok(AlertConfig {
             datasource: f.str("datasource.url").trim_end_matches('/').to_owned(),
             remote_write: f.str("remoteWrite.url").trim_end_matches('/').to_owned(),
+            remote_write_tmp: f.str("remoteWrite.tmpDataPath").into(),
             remote_read: f.str("remoteRead.url").trim_end_matches('/').to_owned(),
             listen_addr: if listen.starts_with(':') {
                 format!("0.0.0.0{listen}")
@@ -167,12 +176,25 @@ impl QueryBackend for Datasource {
     }
 }
 
-/// Writes results with `/api/v1/import`; reads alert state with `/api/v1/export`.
+/// Writes results through the remote-write client; reads alert state with
+/// `/api/v1/export`.
 struct ImportWriter {
     client: reqwest::Client,
-    url: String,
+    writer: Option<Arc<RemoteWriter>>,
     read_url: String,
     rt: Handle,
+}
+
+/// Appends nowhere: without `-remoteWrite.url` results are only evaluated.
+struct Discard;
+
+impl Appender for Discard {
+    fn append(&mut self, _: &Labels, _: Sample) -> gnomon_tsdb_core::Result<()> {
+        Ok(())
+    }
+    fn commit(&mut self) -> gnomon_tsdb_core::Result<()> {
+        Ok(())
+    }
 }
 
 /// `match[]` text of `matchers` (equality and regex matchers, Go-quoted values).
@@ -269,57 +291,15 @@ impl Querier for ImportWriter {
     }
 }
 
-struct ImportAppender<'a> {
-    w: &'a ImportWriter,
-    body: String,
-}
-
-impl Appender for ImportAppender<'_> {
-    fn append(&mut self, labels: &Labels, s: Sample) -> gnomon_tsdb_core::Result<()> {
-        // JSON has no NaN: staleness markers are not sent.
-        if is_stale_nan(s.v) || !s.v.is_finite() {
-            return Ok(());
-        }
-        let metric: serde_json::Map<String, serde_json::Value> = labels
-            .iter()
-            .map(|l| (l.name.clone(), serde_json::Value::String(l.value.clone())))
-            .collect();
-        let line = serde_json::json!({"metric": metric, "values": [s.v], "timestamps": [s.t]});
-        self.body.push_str(&line.to_string());
-        self.body.push('\n');
-        Ok(())
-    }
-
-    fn commit(&mut self) -> gnomon_tsdb_core::Result<()> {
-        let body = std::mem::take(&mut self.body);
-        if body.is_empty() || self.w.url.is_empty() {
-            return Ok(());
-        }
-        let req = self
-            .w
-            .client
-            .post(format!("{}/api/v1/import", self.w.url))
-            .body(body);
-        let r = self
-            .w
-            .rt
-            .block_on(async { req.send().await.and_then(|r| r.error_for_status()) });
-        if let Err(e) = r {
-            log::warn!("cannot write rule results to {}: {e}", self.w.url);
-        }
-        Ok(())
-    }
-}
-
 impl RuleStorage for ImportWriter {
     fn querier(&self) -> &dyn Querier {
         self
     }
     fn appender(&self) -> Box<dyn Appender + '_> {
-        Box::new(ImportAppender {
-            w: self,
-            body: String::new(),
-        })
+        match &self.writer {
+            Some(w) => Box::new(w.appender()),
+            None => Box::new(Discard),
+        }
     }
 }
 
@@ -363,9 +343,23 @@ pub async fn run(cfg: AlertConfig) -> anyhow::Result<()> {
             ..NotifierOptions::default()
         })
     });
+    let writer = if cfg.remote_write.is_empty() {
+        None
+    } else {
+        let url = format!("{}/api/v1/write", cfg.remote_write);
+        log::info!("writing rule results to {url}");
+        Some(
+            RemoteWriter::start(RemoteWriteOptions {
+                urls: vec![UrlOptions::new(url)],
+                tmp_data_path: cfg.remote_write_tmp.clone(),
+                ..RemoteWriteOptions::default()
+            })
+            .context("cannot start remote write")?,
+        )
+    };
     let storage = Arc::new(ImportWriter {
         client: client.clone(),
-        url: cfg.remote_write.clone(),
+        writer: writer.clone(),
         read_url: cfg.remote_read.clone(),
         rt: rt.clone(),
     });
@@ -393,6 +387,11 @@ pub async fn run(cfg: AlertConfig) -> anyhow::Result<()> {
         Duration::from_secs(5),
     )
     .await;
+    if let Some(w) = writer {
+        w.stop()
+            .await
+            .context("cannot close the remote write queue")?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,46 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
+/// A bound listener and its TLS settings, ready for [`Bound::serve_until_signal`].
+pub struct Bound {
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl Bound {
+    /// Loads the TLS files (when given), binds `addr` and logs
+    /// `listening on http(s)://ADDR` (the line tests and scripts wait for).
+    ///
+    /// # Errors
+    /// The TLS files cannot be loaded or the address cannot be bound.
+    pub async fn bind(addr: &str, tls: Option<&crate::config::TlsFiles>) -> anyhow::Result<Bound> {
+        use anyhow::Context as _;
+        let tls = match tls {
+            Some(t) => Some(crate::tls::server_config(&t.cert, &t.key)?),
+            None => None,
+        };
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        log::info!("listening on {scheme}://{}", listener.local_addr()?);
+        Ok(Bound { listener, tls })
+    }
+
+    /// Serves `app` until SIGINT or SIGTERM, then lets in-flight requests finish
+    /// (up to [`crate::config::SHUTDOWN_GRACE`]).
+    pub async fn serve_until_signal(self, app: Router) {
+        serve(
+            self.listener,
+            app,
+            self.tls,
+            shutdown_signal(),
+            crate::config::SHUTDOWN_GRACE,
+        )
+        .await;
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then waits up to `grace` for
 /// open connections to finish their requests.
 pub async fn serve(

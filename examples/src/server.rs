@@ -10,11 +10,10 @@ use axum::routing::get;
 use gnomon_scrape::http::{AppenderFactory, IngestCounters, IngestOptions};
 use gnomon_tsdb_core::Storage;
 use gnomon_tsdb_core::model::{Appender, Querier};
-use tokio::net::TcpListener;
 
-use crate::config::{SHUTDOWN_GRACE, ServerConfig};
+use crate::config::ServerConfig;
 use crate::metrics::{HttpStats, MetricsSources};
-use crate::{admin, auth, metrics, scraping, search, serve, tls, ui};
+use crate::{admin, auth, metrics, scraping, search, serve, ui};
 
 /// Every endpoint of the server over `storage` plus the `extra` routes (scraping's),
 /// with request counting and, when configured, basic auth.
@@ -74,10 +73,9 @@ pub fn app(storage: Storage, cfg: &ServerConfig, sources: MetricsSources, extra:
 /// cannot be bound.
 pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
     let start_time_secs = metrics::unix_now_secs();
-    let tls = match &cfg.tls {
-        Some(t) => Some(tls::server_config(&t.cert, &t.key)?),
-        None => None,
-    };
+    crate::rules::check(&cfg.rules)?;
+    // Bound first: a port in use or a bad TLS file fails before the storage opens.
+    let bound = serve::Bound::bind(&cfg.listen_addr, cfg.tls.as_ref()).await?;
     let (path, opts) = (cfg.data_path.clone(), cfg.storage.clone());
     log::info!(
         "opening storage at {} (retention {:?}, dedup interval {:?}, cache budget {} bytes)",
@@ -86,15 +84,9 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
         opts.dedup_interval,
         opts.memory_budget
     );
-    crate::rules::check(&cfg.rules)?;
     let storage = tokio::task::spawn_blocking(move || Storage::open(&path, opts))
         .await?
         .with_context(|| format!("cannot open storage at {}", cfg.data_path.display()))?;
-    let listener = TcpListener::bind(&cfg.listen_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen_addr))?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    log::info!("listening on {scheme}://{}", listener.local_addr()?);
     let sources = MetricsSources {
         ingest: Arc::new(IngestCounters::default()),
         http: Arc::new(HttpStats::default()),
@@ -113,15 +105,9 @@ pub async fn run(cfg: ServerConfig) -> anyhow::Result<()> {
     let scraping = scraping::Scraping::start(cfg.scrape.clone(), scrape_appenders)
         .await
         .context("cannot load -promscrape.config")?;
-    let router = app(storage.clone(), &cfg, sources, scraping.router());
-    serve::serve(
-        listener,
-        router,
-        tls,
-        serve::shutdown_signal(),
-        SHUTDOWN_GRACE,
-    )
-    .await;
+    bound
+        .serve_until_signal(app(storage.clone(), &cfg, sources, scraping.router()))
+        .await;
     scraping.stop().await;
     log::info!("closing storage at {}", cfg.data_path.display());
     tokio::task::spawn_blocking(move || storage.close())

@@ -70,6 +70,10 @@ fn rules_against_a_remote_gnomon() {
     let (_alert, addr) = start_alert(&[
         format!("-datasource.url={url}"),
         format!("-remoteWrite.url={url}"),
+        format!(
+            "-remoteWrite.tmpDataPath={}",
+            dir.path().join("q").display()
+        ),
         format!("-remoteRead.url={url}"),
         format!("-rule={}", rules.display()),
     ]);
