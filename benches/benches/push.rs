@@ -15,7 +15,7 @@
 //!
 //! `cargo bench -p gnomon-benches --bench push`
 
-use std::path::{Path, PathBuf};
+use gnomon_benches::node_exporter_scrape;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gnomon_scrape::push::influx::{InfluxNaming, parse_line};
@@ -24,22 +24,6 @@ use gnomon_scrape::textparse::{Entry, Format, Parser};
 use gnomon_tsdb_core::model::{Appender, Label, Labels, METRIC_NAME, Sample};
 use gnomon_tsdb_core::{Options, Storage};
 use prost::Message;
-
-/// The shared folder (see `textparse.rs`).
-fn shared_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = vec![
-        manifest.join("../../shared"),
-        manifest.join("../../../shared"),
-    ];
-    if let Some(dir) = std::env::var_os("GNOMON_SHARED") {
-        candidates.insert(0, PathBuf::from(dir));
-    }
-    candidates
-        .into_iter()
-        .find(|p| p.join("bench").is_dir())
-        .expect("shared/ folder not found (set GNOMON_SHARED)")
-}
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct PbWriteRequest {
@@ -100,8 +84,7 @@ fn influx_of(series: &[(Labels, Vec<Sample>)]) -> Vec<u8> {
 }
 
 fn bench_push(c: &mut Criterion) {
-    let text =
-        std::fs::read(shared_dir().join("bench/node_exporter_template.prom")).expect("bench input");
+    let text = node_exporter_scrape();
     let series = series_of(&text);
     let n = series.len() as u64;
     let rw = snap::raw::Encoder::new()

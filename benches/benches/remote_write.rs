@@ -18,7 +18,8 @@
 //!
 //! `cargo bench -p gnomon-benches --bench remote_write`
 
-use std::path::{Path, PathBuf};
+use gnomon_benches::node_exporter_scrape;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,25 +29,8 @@ use gnomon_scrape::remote::{RemoteWriteOptions, RemoteWriter, SampleBatch, UrlOp
 use gnomon_scrape::textparse::{Entry, Format, Parser};
 use gnomon_tsdb_core::model::{Label, Sample};
 
-/// The shared folder (see `textparse.rs`).
-fn shared_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = vec![
-        manifest.join("../../shared"),
-        manifest.join("../../../shared"),
-    ];
-    if let Some(dir) = std::env::var_os("GNOMON_SHARED") {
-        candidates.insert(0, PathBuf::from(dir));
-    }
-    candidates
-        .into_iter()
-        .find(|p| p.join("bench").is_dir())
-        .expect("shared/ folder not found (set GNOMON_SHARED)")
-}
-
 fn scrape_batch() -> SampleBatch {
-    let text =
-        std::fs::read(shared_dir().join("bench/node_exporter_template.prom")).expect("bench input");
+    let text = node_exporter_scrape();
     let mut batch = SampleBatch::new();
     for e in Parser::new(&text, Format::PrometheusText) {
         if let Entry::Sample(s) = e.expect("valid input") {

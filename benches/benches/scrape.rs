@@ -8,7 +8,7 @@
 //!
 //! `cargo bench -p gnomon-benches --bench scrape`
 
-use std::path::{Path, PathBuf};
+use gnomon_benches::node_exporter_scrape;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,21 +18,6 @@ use gnomon_scrape::scrape::{LoopOptions, ScrapeWriter, SeriesCache};
 use gnomon_scrape::textparse::Format;
 use gnomon_tsdb_core::model::{Appender, Labels, Sample};
 use gnomon_tsdb_core::{Options, Storage};
-
-fn shared_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = vec![
-        manifest.join("../../shared"),
-        manifest.join("../../../shared"),
-    ];
-    if let Some(dir) = std::env::var_os("GNOMON_SHARED") {
-        candidates.insert(0, PathBuf::from(dir));
-    }
-    candidates
-        .into_iter()
-        .find(|p| p.join("bench/node_exporter_template.prom").is_file())
-        .expect("shared/bench/node_exporter_template.prom not found (set GNOMON_SHARED)")
-}
 
 struct Null;
 
@@ -69,7 +54,7 @@ fn opts() -> LoopOptions {
 }
 
 fn bench(c: &mut Criterion) {
-    let body = std::fs::read(shared_dir().join("bench/node_exporter_template.prom")).unwrap();
+    let body = node_exporter_scrape();
     let target = Labels::from_pairs(&[("instance", "10.0.0.1:9100"), ("job", "node")]);
     let opts = opts();
     let w = ScrapeWriter {

@@ -4,27 +4,10 @@
 //!
 //! `cargo bench -p gnomon-benches --bench textparse`
 
-use std::path::{Path, PathBuf};
+use gnomon_benches::shared_dir;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gnomon_scrape::textparse::{Entry, Format, Parser};
-
-/// The shared folder: beside the workspace (main checkout, CI), beside the folder that
-/// holds it (helper worktrees), or `$GNOMON_SHARED`.
-fn shared_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut candidates = vec![
-        manifest.join("../../shared"),
-        manifest.join("../../../shared"),
-    ];
-    if let Some(dir) = std::env::var_os("GNOMON_SHARED") {
-        candidates.insert(0, PathBuf::from(dir));
-    }
-    candidates
-        .into_iter()
-        .find(|p| p.join("conformance/textparse").is_dir())
-        .expect("shared/ folder not found (set GNOMON_SHARED)")
-}
 
 /// Samples yielded; panics on a parse error (the inputs are valid).
 fn iterate(input: &[u8], format: Format) -> usize {

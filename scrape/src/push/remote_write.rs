@@ -361,36 +361,62 @@ pub fn encode(series: &[(Labels, Vec<Sample>)]) -> Vec<u8> {
     e.take()
 }
 
-/// Builds a `WriteRequest` (not compressed) one series at a time, reusing its buffers
-/// from one message to the next.
+/// Builds a `WriteRequest` (not compressed) one series at a time, writing each field
+/// once (message lengths are computed ahead, so nothing is encoded into a scratch
+/// buffer and copied).
 #[derive(Clone, Debug, Default)]
 pub struct WriteRequestEncoder {
     out: Vec<u8>,
-    ts: Vec<u8>,
-    item: Vec<u8>,
     series: usize,
     samples: usize,
+}
+
+/// Bytes of `v` as a varint.
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Bytes of a length-delimited field with a one-byte key and `len` bytes of payload.
+fn field_len(len: usize) -> usize {
+    1 + varint_len(len as u64) + len
+}
+
+/// Payload bytes of a `Label` message.
+fn label_len(l: &Label) -> usize {
+    field_len(l.name.len()) + field_len(l.value.len())
+}
+
+/// Payload bytes of a `Sample` message.
+fn sample_len(s: &Sample) -> usize {
+    1 + 8 + 1 + varint_len(s.t as u64)
 }
 
 impl WriteRequestEncoder {
     /// Appends one `TimeSeries`: `labels` in the given order, then `samples`.
     pub fn push(&mut self, labels: &[Label], samples: &[Sample]) {
-        self.ts.clear();
+        let ts_len: usize = labels
+            .iter()
+            .map(|l| field_len(label_len(l)))
+            .sum::<usize>()
+            + samples
+                .iter()
+                .map(|s| field_len(sample_len(s)))
+                .sum::<usize>();
+        let out = &mut self.out;
+        out.reserve(field_len(ts_len));
+        put_key_len(out, 1, ts_len);
         for l in labels {
-            self.item.clear();
-            put_bytes(&mut self.item, 1, l.name.as_bytes());
-            put_bytes(&mut self.item, 2, l.value.as_bytes());
-            put_bytes(&mut self.ts, 1, &self.item);
+            put_key_len(out, 1, label_len(l));
+            put_bytes(out, 1, l.name.as_bytes());
+            put_bytes(out, 2, l.value.as_bytes());
         }
         for s in samples {
-            self.item.clear();
-            put_varint(&mut self.item, (1 << 3) | u64::from(WIRE_I64));
-            self.item.extend_from_slice(&s.v.to_bits().to_le_bytes());
-            put_varint(&mut self.item, (2 << 3) | u64::from(WIRE_VARINT));
-            put_varint(&mut self.item, s.t as u64);
-            put_bytes(&mut self.ts, 2, &self.item);
+            put_key_len(out, 2, sample_len(s));
+            out.push((1 << 3) | WIRE_I64);
+            out.extend_from_slice(&s.v.to_bits().to_le_bytes());
+            out.push((2 << 3) | WIRE_VARINT);
+            put_varint(out, s.t as u64);
         }
-        put_bytes(&mut self.out, 1, &self.ts);
         self.series += 1;
         self.samples += samples.len();
     }
@@ -431,9 +457,14 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_bytes(out: &mut Vec<u8>, field: u64, b: &[u8]) {
-    put_varint(out, (field << 3) | u64::from(WIRE_LEN));
-    put_varint(out, b.len() as u64);
+/// The key and length of a length-delimited field (field numbers below 16: one byte).
+fn put_key_len(out: &mut Vec<u8>, field: u8, len: usize) {
+    out.push((field << 3) | WIRE_LEN);
+    put_varint(out, len as u64);
+}
+
+fn put_bytes(out: &mut Vec<u8>, field: u8, b: &[u8]) {
+    put_key_len(out, field, b.len());
     out.extend_from_slice(b);
 }
 

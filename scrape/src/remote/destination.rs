@@ -7,6 +7,7 @@ use gnomon_tsdb_core::model::{Labels, Sample};
 use parking_lot::Mutex;
 
 use super::batch::SampleBatch;
+use super::cache::RelabelCache;
 use super::error::RemoteError;
 use super::options::UrlOptions;
 use super::stats::{GlobalStats, UrlStats, add};
@@ -32,10 +33,10 @@ pub(crate) struct Destination {
     limits: BlockLimits,
 }
 
-#[derive(Default)]
 struct Pending {
     enc: WriteRequestEncoder,
     values: Vec<Sample>,
+    relabeled: RelabelCache,
 }
 
 impl Destination {
@@ -52,7 +53,11 @@ impl Destination {
             stats: UrlStats::default(),
             queue,
             queue_path,
-            pending: Mutex::new(Pending::default()),
+            pending: Mutex::new(Pending {
+                enc: WriteRequestEncoder::default(),
+                values: Vec::new(),
+                relabeled: RelabelCache::new(super::RELABEL_CACHE_ENTRIES),
+            }),
             limits,
         }
     }
@@ -67,16 +72,23 @@ impl Destination {
             for (labels, samples) in batch.iter() {
                 let relabeled;
                 let labels = match &self.opts.relabel {
-                    Some(r) => match r.apply_labels(labels).map(|l| finalize(&l)) {
-                        Some(l) if !l.is_empty() => {
-                            relabeled = l;
-                            &relabeled
+                    Some(r) => {
+                        let kept = p.relabeled.get_or_insert(labels, |l| {
+                            r.apply_labels(l)
+                                .map(|l| finalize(&l))
+                                .filter(|l| !l.is_empty())
+                        });
+                        match kept {
+                            Some(l) => {
+                                relabeled = l;
+                                &relabeled
+                            }
+                            None => {
+                                add(&self.stats.relabel_dropped, samples.len() as u64);
+                                continue;
+                            }
                         }
-                        _ => {
-                            add(&self.stats.relabel_dropped, samples.len() as u64);
-                            continue;
-                        }
-                    },
+                    }
                     None => labels,
                 };
                 let samples = self.round(samples, &mut p.values);

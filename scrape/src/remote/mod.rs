@@ -20,6 +20,7 @@
 //! VictoriaMetrics or Prometheus receiver treats as the same samples.
 
 mod batch;
+mod cache;
 mod destination;
 mod error;
 mod options;
@@ -49,11 +50,16 @@ use crate::client::{ClientOptions, build_client};
 use crate::queue::{PersistentQueue, QueueOptions, QueueStats};
 use crate::scrape::AppenderFactory;
 
+/// Label sets each relabeling stage remembers per generation (see `cache.rs`): enough
+/// for the series of a large agent, at most two generations of them held.
+pub(crate) const RELABEL_CACHE_ENTRIES: usize = 1 << 18;
+
 /// The running client; see the [module docs](self).
 pub struct RemoteWriter {
     dests: Vec<Arc<Destination>>,
     extra_labels: Vec<gnomon_tsdb_core::model::Label>,
     relabel: Option<Arc<gnomon_relabel::Relabeler>>,
+    global_cache: Mutex<cache::RelabelCache>,
     global: GlobalStats,
     queues: usize,
     stop: watch::Sender<bool>,
@@ -138,6 +144,7 @@ impl RemoteWriter {
             dests,
             extra_labels: opts.extra_labels.clone(),
             relabel: opts.relabel.clone(),
+            global_cache: Mutex::new(cache::RelabelCache::new(RELABEL_CACHE_ENTRIES)),
             global: GlobalStats::default(),
             queues,
             stop,
@@ -175,8 +182,12 @@ impl RemoteWriter {
             batch
         } else {
             let mut out = SampleBatch::new();
+            let mut cache = self.global_cache.lock();
             for (labels, samples) in batch.iter() {
-                match global_labels(labels, &self.extra_labels, self.relabel.as_deref()) {
+                let kept = cache.get_or_insert(labels, |l| {
+                    global_labels(l, &self.extra_labels, self.relabel.as_deref())
+                });
+                match kept {
                     Some(l) => out.push_series(l, samples),
                     None => add(&self.global.relabel_dropped, samples.len() as u64),
                 }

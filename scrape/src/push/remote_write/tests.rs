@@ -290,3 +290,33 @@ proptest! {
         }
     }
 }
+
+fn arb_long_series() -> impl Strategy<Value = Vec<(Labels, Vec<Sample>)>> {
+    // Values past 127 and 16383 bytes need two- and three-byte length varints.
+    let value = prop_oneof!["\\PC{1,6}", "[a-z]{120,140}", "[a-z]{16380,16390}"];
+    let labels = proptest::collection::btree_map("[a-z_]{1,5}", value, 1..4)
+        .prop_map(|m| Labels::from_pairs(&m.into_iter().collect::<Vec<_>>()));
+    let samples = proptest::collection::vec(
+        (any::<i64>(), any::<f64>()).prop_map(|(t, v)| Sample::new(t, v)),
+        0..3,
+    );
+    proptest::collection::vec((labels, samples), 0..4)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn prost_reads_what_the_encoder_writes(series in arb_long_series()) {
+        let pb = PbWriteRequest::decode(&encode(&series)[..]).unwrap();
+        prop_assert_eq!(pb.timeseries.len(), series.len());
+        for (got, (labels, samples)) in pb.timeseries.iter().zip(&series) {
+            let want: Vec<PbLabel> = labels.iter().map(|l| label(&l.name, &l.value)).collect();
+            prop_assert_eq!(&got.labels, &want);
+            let back: Vec<(i64, u64)> =
+                got.samples.iter().map(|s| (s.timestamp, s.value.to_bits())).collect();
+            let want: Vec<(i64, u64)> = samples.iter().map(|s| (s.t, s.v.to_bits())).collect();
+            prop_assert_eq!(back, want);
+        }
+    }
+}
