@@ -178,6 +178,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--uploaders", type=int, default=2)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--only-gnomon", action="store_true", help="skip vmagent (for profiling)")
     a = ap.parse_args()
     with open(a.template) as f:
         template = f.read()
@@ -186,11 +187,13 @@ def main():
     # The relabel file drops go_gc_*: the receiver gets the rest.
     kept = samples - sum(b.count(b"\ngo_gc_") + b.startswith(b"go_gc_") for b in bodies)
     print(f"{samples} samples in {len(bodies)} pushes of one scrape each ({a.hosts} hosts x {a.rounds} rounds)")
-    results = [run("vmagent", a.vmagent, bodies, kept, a.uploaders, a.keep),
-               run("gnomon-agent", a.gnomon_agent, bodies, kept, a.uploaders, a.keep)]
+    results = [] if a.only_gnomon else [run("vmagent", a.vmagent, bodies, kept, a.uploaders, a.keep)]
+    results.append(run("gnomon-agent", a.gnomon_agent, bodies, kept, a.uploaders, a.keep))
     print(f"{'agent':14} {'samples/cpu-s':>14} {'cpu s':>8} {'pushed in s':>12} {'delivered in s':>15} {'peak RSS MiB':>13}")
     for r in results:
         print(f"{r['kind']:14} {samples / r['cpu_s']:14,.0f} {r['cpu_s']:8.2f} {r['push_s']:12.2f} {r['delivered_s']:15.2f} {r['rss'] / 2**20:13.1f}")
+    if len(results) < 2:
+        return
     vm, g = results
     print(f"ratio gnomon/vmagent: samples per CPU-second {vm['cpu_s'] / g['cpu_s']:.2f}, "
           f"delivery time {g['delivered_s'] / vm['delivered_s']:.2f}, peak RSS {g['rss'] / vm['rss']:.2f}")

@@ -109,12 +109,17 @@ pub(super) fn for_each_lines<E: From<BodyError>>(
     whole: bool,
     mut f: impl FnMut(&[u8], usize) -> Result<(), E>,
 ) -> Result<(), E> {
+    // `buf` is zeroed once as it grows; `len` bytes of it hold data (the unfinished
+    // line, then what the last read added).
     let mut buf: Vec<u8> = Vec::new();
+    let mut len = 0usize;
     let mut lines_before = 0usize;
     loop {
-        let start = buf.len();
-        buf.resize(start + READ_SIZE, 0);
-        let n = match src.read(&mut buf[start..]) {
+        let start = len;
+        if buf.len() < start + READ_SIZE {
+            buf.resize(start + READ_SIZE, 0);
+        }
+        let n = match src.read(&mut buf[start..start + READ_SIZE]) {
             Ok(n) => n,
             Err(e) => {
                 return Err(E::from((
@@ -123,21 +128,21 @@ pub(super) fn for_each_lines<E: From<BodyError>>(
                 )));
             }
         };
-        buf.truncate(start + n);
+        len = start + n;
         if n == 0 {
-            if !buf.is_empty() {
-                f(&buf, lines_before)?;
+            if len > 0 {
+                f(&buf[..len], lines_before)?;
             }
             return Ok(());
         }
         if whole {
-            if buf.len() > max {
+            if len > max {
                 return Err(E::from(too_large("request body", max)));
             }
             continue;
         }
-        let Some(nl) = buf[start..].iter().rposition(|&b| b == b'\n') else {
-            if buf.len() > max {
+        let Some(nl) = buf[start..len].iter().rposition(|&b| b == b'\n') else {
+            if len > max {
                 return Err(E::from(too_large("line", max)));
             }
             continue;
@@ -145,7 +150,8 @@ pub(super) fn for_each_lines<E: From<BodyError>>(
         let end = start + nl + 1;
         f(&buf[..end], lines_before)?;
         lines_before += buf[..end].iter().filter(|&&b| b == b'\n').count();
-        buf.drain(..end);
+        buf.copy_within(end..len, 0);
+        len -= end;
     }
 }
 
@@ -235,6 +241,36 @@ mod tests {
         assert_eq!(got, vec![("a 1\nb 2\n".into(), 0), ("c 3".into(), 2)]);
         let got = collect(&data[..], 100, true).unwrap();
         assert_eq!(got, vec![("a 1\nb 2\nc 3".into(), 0)]);
+    }
+
+    /// Hands out at most `step` bytes per read, so lines straddle reads.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(self.0.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_come_out_whole_and_counted() {
+        let data: Vec<u8> = (0..200)
+            .flat_map(|i| format!("metric_{i}{{a=\"{}\"}} {i}\n", "x".repeat(i % 7)).into_bytes())
+            .collect();
+        for step in [1, 3, 17, 4096] {
+            let got = collect(Trickle(&data, step), 100, false).unwrap();
+            let mut lines = 0;
+            for (run, before) in &got {
+                assert!(run.ends_with('\n'), "{run:?}");
+                assert_eq!(*before, lines);
+                lines += run.matches('\n').count();
+            }
+            let joined: String = got.iter().map(|x| x.0.as_str()).collect();
+            assert_eq!(joined.as_bytes(), &data[..], "step {step}");
+        }
     }
 
     #[test]
