@@ -67,6 +67,7 @@ pub(crate) fn open(opts: &QueueOptions, segment_bytes: u64) -> Result<State> {
         head: meta.head,
         pending_bytes: found.pending_bytes,
         cached_bytes: found.cached_bytes,
+        cache_limit: MEMORY_CACHE_BYTES,
         journal: Journal {
             file: journal_file,
             path: journal_path,

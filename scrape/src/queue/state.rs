@@ -15,7 +15,7 @@ use super::meta::{Meta, encode_ack};
 use super::segment::{
     MAX_BLOCK_BYTES, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES, check_header, encode_record,
 };
-use super::{Block, MEMORY_CACHE_BYTES, QueueStats};
+use super::{Block, QueueStats};
 
 /// The ack journal is folded into the metadata file after this many entries (12 bytes
 /// each): a metadata rewrite (tmp file, fsync, rename) costs ~1 ms, so rewriting every
@@ -67,6 +67,8 @@ pub(crate) struct State {
     pub head: u64,
     pub pending_bytes: u64,
     pub cached_bytes: usize,
+    /// Bound of `cached_bytes` (`MEMORY_CACHE_BYTES`; tests lower it).
+    pub cache_limit: usize,
     /// Sum of the segment file lengths.
     pub disk_bytes: u64,
     pub journal: Journal,
@@ -197,7 +199,7 @@ impl State {
         seg.len += rec;
         self.disk_bytes += rec;
         let len = block.len();
-        let data = (self.cached_bytes + len <= MEMORY_CACHE_BYTES).then(|| block.to_vec());
+        let data = (self.cached_bytes + len <= self.cache_limit).then(|| block.to_vec());
         if data.is_some() {
             self.cached_bytes += len;
         }
