@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::error::{Result, io_err};
 use super::files::{ACKS_FILE, META_FILE, META_TMP_FILE, Segment, parse_segment_name};
-use super::meta::{Meta, decode_acks};
+use super::meta::{MAX_POSITION, Meta, decode_acks};
 use super::segment::{SEGMENT_HEADER_BYTES, SegmentScan, scan_segment};
 use super::state::{Counters, Journal, State, Unread};
 use super::{MEMORY_CACHE_BYTES, QueueOptions};
@@ -156,8 +156,8 @@ fn load_segments(dir: &Path, head: u64, acked: &BTreeSet<u64>) -> Result<Found> 
             }
             Ok(scan) => scan,
         };
-        if *start < found.end || start.checked_add(bytes.len() as u64).is_none() {
-            set_aside(path, "overlaps the previous segment")?;
+        if *start < found.end || *start >= MAX_POSITION {
+            set_aside(path, "overlaps the previous segment or is out of range")?;
             found.corrupt += 1;
             continue;
         }

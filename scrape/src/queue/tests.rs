@@ -617,6 +617,23 @@ proptest! {
         prop_assert_eq!(q.stats().corrupt_blocks, 0);
     }
 
+    /// Metadata round-trips; arbitrary bytes decode or give `Corrupt`, never panic.
+    #[test]
+    fn metadata_round_trips_and_arbitrary_bytes_never_panic(
+        head in 0u64..1 << 40,
+        acked in proptest::collection::btree_set(0u64..1 << 40, 0..20),
+        name in ".{0,20}",
+        noise in proptest::collection::vec(any::<u8>(), 0..100),
+    ) {
+        let m = meta::Meta { head, acked, name };
+        let path = Path::new("meta");
+        prop_assert_eq!(meta::Meta::decode(&m.encode(), path).unwrap(), m);
+        if let Err(e) = meta::Meta::decode(&noise, path) {
+            let ok = matches!(e, QueueError::Corrupt { offset, .. } if offset <= noise.len());
+            prop_assert!(ok, "{}", e);
+        }
+    }
+
     /// Arbitrary bytes after a valid header scan without panicking, and every record the
     /// scan reports is intact and inside the bytes.
     #[test]
