@@ -69,10 +69,11 @@ pub(crate) fn open(opts: &QueueOptions, segment_bytes: u64) -> Result<State> {
         cached_bytes: found.cached_bytes,
         cache_limit: MEMORY_CACHE_BYTES,
         journal: Journal {
-            file: journal_file,
+            file: Arc::new(journal_file),
             path: journal_path,
             entries: 0,
         },
+        unsynced: Vec::new(),
         counters: Counters {
             corrupt_blocks: found.corrupt,
             ..Counters::default()

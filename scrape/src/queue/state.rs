@@ -44,7 +44,7 @@ pub(crate) struct Counters {
 /// The ack journal file.
 #[derive(Debug)]
 pub(crate) struct Journal {
-    pub file: File,
+    pub file: Arc<File>,
     pub path: PathBuf,
     pub entries: u64,
 }
@@ -72,6 +72,8 @@ pub(crate) struct State {
     /// Sum of the segment file lengths.
     pub disk_bytes: u64,
     pub journal: Journal,
+    /// Segments rotated out and not yet fsynced (by the next [`State::sync_job`]).
+    pub unsynced: Vec<(Arc<File>, PathBuf)>,
     pub counters: Counters,
     pub closed: bool,
     /// Reused record encoding buffer.
@@ -214,11 +216,12 @@ impl State {
         Ok(())
     }
 
-    /// Starts a new active segment after fsyncing the current one.
+    /// Starts a new active segment; the current one is fsynced by the next sync.
     fn rotate(&mut self) -> Result<()> {
         let old = self.active();
-        old.file.sync_data().map_err(io_err(&old.path))?;
-        let seg = Segment::create(&self.dir, old.end())?;
+        let (file, path, end) = (Arc::clone(&old.file), old.path.clone(), old.end());
+        self.unsynced.push((file, path));
+        let seg = Segment::create(&self.dir, end)?;
         self.disk_bytes += seg.len;
         self.segments.push_back(seg);
         Ok(())
@@ -264,6 +267,8 @@ impl State {
 
     fn remove_segment(&mut self, seg: Segment) -> Result<()> {
         self.disk_bytes -= seg.len;
+        // No fsync for a removed file (and no open handle keeping its space).
+        self.unsynced.retain(|(_, path)| *path != seg.path);
         std::fs::remove_file(&seg.path).map_err(io_err(&seg.path))
     }
 
@@ -346,7 +351,9 @@ impl State {
             return Err(QueueError::UnknownBlock { id });
         };
         let j = &mut self.journal;
-        j.file.write_all(&encode_ack(id)).map_err(io_err(&j.path))?;
+        (&*j.file)
+            .write_all(&encode_ack(id))
+            .map_err(io_err(&j.path))?;
         j.entries += 1;
         self.in_flight.remove(&id);
         self.pending_bytes -= u64::from(len);
@@ -373,12 +380,33 @@ impl State {
         Ok(())
     }
 
-    /// Fsyncs the active segment, the journal and the directory.
-    pub fn sync(&self) -> Result<()> {
+    /// What a sync has to fsync: the segments rotated out since the last sync, the
+    /// active segment and the journal. The fsyncs run outside the lock
+    /// ([`SyncJob::run`]), so pushes and acks go on meanwhile.
+    pub fn sync_job(&mut self) -> SyncJob {
+        let mut files = std::mem::take(&mut self.unsynced);
         let seg = self.active();
-        seg.file.sync_data().map_err(io_err(&seg.path))?;
-        let j = &self.journal;
-        j.file.sync_data().map_err(io_err(&j.path))?;
+        files.push((Arc::clone(&seg.file), seg.path.clone()));
+        files.push((Arc::clone(&self.journal.file), self.journal.path.clone()));
+        SyncJob {
+            files,
+            dir: self.dir.clone(),
+        }
+    }
+}
+
+/// Files to fsync, taken under the lock and synced outside it.
+pub(crate) struct SyncJob {
+    files: Vec<(Arc<File>, PathBuf)>,
+    dir: PathBuf,
+}
+
+impl SyncJob {
+    /// Fsyncs the files' data, then the directory (creations, renames, removals).
+    pub fn run(self) -> Result<()> {
+        for (file, path) in &self.files {
+            file.sync_data().map_err(io_err(path))?;
+        }
         files::sync_dir(&self.dir)
     }
 }

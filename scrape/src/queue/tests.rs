@@ -339,12 +339,22 @@ fn segments_roll_over_and_fully_acked_ones_are_deleted() {
     for p in &files {
         assert!(p.metadata().unwrap().len() <= 256);
     }
+    // Rotated segments wait for the next sync to be fsynced.
+    assert_eq!(q.state.lock().unsynced.len(), files.len() - 1);
     let blocks = drain(&q);
-    // Acking everything but the last block deletes every segment but the last one.
+    // Acking everything but the last block deletes every segment but the last one, and
+    // no handle of a deleted segment is kept for the sync.
     for b in &blocks[..29] {
         q.ack(b.id).unwrap();
     }
     assert_eq!(segment_files(&o), files[files.len() - 1..].to_vec());
+    assert!(q.state.lock().unsynced.is_empty());
+    q.push(&[0; 200]).unwrap(); // rotates
+    assert_eq!(q.state.lock().unsynced.len(), 1);
+    q.sync().unwrap();
+    assert!(q.state.lock().unsynced.is_empty());
+    let extra = q.next().unwrap().unwrap();
+    q.ack(extra.id).unwrap();
     q.ack(blocks[29].id).unwrap();
     q.close().unwrap();
     // Reopen: the last segment is fully acked, so only the new active one is left.
