@@ -11,7 +11,7 @@ use super::error::{Result, io_err};
 use super::files::{ACKS_FILE, META_FILE, META_TMP_FILE, Segment, parse_segment_name};
 use super::meta::{MAX_POSITION, Meta, decode_acks};
 use super::segment::{SEGMENT_HEADER_BYTES, SegmentScan, scan_segment};
-use super::state::{Counters, Journal, State, Unread};
+use super::state::{Counters, JOURNAL_COMPACT_ENTRIES, Journal, State, Unread};
 use super::{MEMORY_CACHE_BYTES, QueueOptions};
 
 /// The unacked blocks found on disk.
@@ -73,6 +73,7 @@ pub(crate) fn open(opts: &QueueOptions, segment_bytes: u64) -> Result<State> {
             path: journal_path,
             entries: 0,
         },
+        compact_after: JOURNAL_COMPACT_ENTRIES,
         unsynced: Vec::new(),
         counters: Counters {
             corrupt_blocks: found.corrupt,

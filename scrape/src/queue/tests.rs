@@ -95,6 +95,35 @@ fn out_of_order_acks_survive_reopen() {
 }
 
 #[test]
+fn the_ack_journal_is_folded_into_the_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts(dir.path());
+    let q = PersistentQueue::open(o.clone()).unwrap();
+    q.state.lock().compact_after = 3;
+    for i in 0..12 {
+        q.push(&block(i)).unwrap();
+    }
+    let blocks = drain(&q);
+    for i in [11, 9, 1, 3, 5, 0, 7] {
+        q.ack(blocks[i].id).unwrap();
+    }
+    // 7 acks: folded twice, one entry left in the journal.
+    let journal = std::fs::read(o.dir.join(files::ACKS_FILE)).unwrap();
+    assert_eq!(journal.len(), meta::ACK_ENTRY_BYTES);
+    let m = std::fs::read(o.dir.join(files::META_FILE)).unwrap();
+    let m = meta::Meta::decode(&m, Path::new("meta")).unwrap();
+    // Written at the 6th ack (of block 0): blocks 0 and 1 are behind the head, the
+    // other out-of-order acks are listed; the 7th ack (block 7) is in the journal.
+    assert_eq!(m.head, blocks[2].id);
+    let listed: Vec<u64> = m.acked.iter().copied().collect();
+    assert_eq!(listed, [3, 5, 9, 11].map(|i| blocks[i].id).to_vec());
+    assert_eq!(m.name, "test");
+    drop(q);
+    let q = PersistentQueue::open(o).unwrap();
+    assert_eq!(datas(&drain(&q)), [2, 4, 6, 8, 10].map(block).to_vec());
+}
+
+#[test]
 fn reopen_without_acks_redelivers_everything() {
     let dir = tempfile::tempdir().unwrap();
     let q = PersistentQueue::open(opts(dir.path())).unwrap();
