@@ -157,7 +157,9 @@ impl PersistentQueue {
     /// # Errors
     ///
     /// [`QueueError::Io`] when the directory or a file cannot be read or written;
-    /// [`QueueError::Corrupt`] when the `meta` file is damaged.
+    /// [`QueueError::Corrupt`] when the `meta` file is damaged; [`QueueError::Locked`]
+    /// when another queue (in this process or another) has the directory open: the
+    /// directory's `lock` file is `flock`ed until the queue is closed or dropped.
     pub fn open(opts: QueueOptions) -> Result<PersistentQueue> {
         let state = recover::open(&opts, opts.effective_segment_bytes())?;
         Ok(PersistentQueue {
@@ -211,12 +213,14 @@ impl PersistentQueue {
     /// Marks a handed-out block as done (delivered, or given up on): it is never handed
     /// out again, also after a restart. When it returns the ack was written to the ack
     /// journal with one `write(2)`. Acking a block again, or one that was dropped, does
-    /// nothing. Acks are accepted after [`close`](Self::close) too.
+    /// nothing.
     ///
     /// # Errors
     ///
     /// [`QueueError::UnknownBlock`] for an id `next` never handed out;
-    /// [`QueueError::Io`] when the journal or metadata write fails.
+    /// [`QueueError::Closed`] after [`close`](Self::close) (the block is handed out
+    /// again after the next open); [`QueueError::Io`] when the journal or metadata write
+    /// fails.
     pub fn ack(&self, id: u64) -> Result<()> {
         self.state.lock().ack(id)
     }
@@ -244,9 +248,10 @@ impl PersistentQueue {
         job.run()
     }
 
-    /// Syncs, folds the ack journal into the metadata file, and closes the queue: later
-    /// `push` and `next` give [`QueueError::Closed`]. Waiters on
-    /// [`notify`](Self::notify) are woken. Closing twice is fine.
+    /// Syncs, folds the ack journal into the metadata file, releases the directory's
+    /// lock (another queue may open it now) and closes the queue: later `push`, `next`
+    /// and `ack` give [`QueueError::Closed`]. Waiters on [`notify`](Self::notify) are
+    /// woken. Closing twice is fine.
     ///
     /// # Errors
     ///
@@ -257,6 +262,7 @@ impl PersistentQueue {
             state.sync_job().run()?;
             state.write_meta()?;
             state.closed = true;
+            state.lock = None;
         }
         drop(state);
         self.notify.notify_waiters();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{Result, io_err};
-use super::files::{ACKS_FILE, META_FILE, META_TMP_FILE, Segment, parse_segment_name};
+use super::files::{self, ACKS_FILE, META_FILE, META_TMP_FILE, Segment, parse_segment_name};
 use super::meta::{MAX_POSITION, Meta, decode_acks};
 use super::segment::{SEGMENT_HEADER_BYTES, SegmentScan, scan_segment};
 use super::state::{Counters, JOURNAL_COMPACT_ENTRIES, Journal, State, Unread};
@@ -30,6 +30,7 @@ struct Found {
 pub(crate) fn open(opts: &QueueOptions, segment_bytes: u64) -> Result<State> {
     let dir = opts.dir.clone();
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let lock = files::lock_dir(&dir)?;
     let meta = load_meta(&dir)?;
     let journal_path = dir.join(ACKS_FILE);
     let mut acked = meta.acked;
@@ -80,6 +81,7 @@ pub(crate) fn open(opts: &QueueOptions, segment_bytes: u64) -> Result<State> {
             ..Counters::default()
         },
         closed: false,
+        lock: Some(lock),
         buf: Vec::new(),
     };
     state.advance_head()?;

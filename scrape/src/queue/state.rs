@@ -81,6 +81,8 @@ pub(crate) struct State {
     pub unsynced: Vec<(Arc<File>, PathBuf)>,
     pub counters: Counters,
     pub closed: bool,
+    /// Holds the directory's lock until the queue is closed or dropped.
+    pub lock: Option<File>,
     /// Reused record encoding buffer.
     pub buf: Vec<u8>,
 }
@@ -349,6 +351,9 @@ impl State {
 
     /// Records an ack in the journal (one write) and advances the head.
     pub fn ack(&mut self, id: u64) -> Result<()> {
+        if self.closed {
+            return Err(QueueError::Closed);
+        }
         let Some(&len) = self.in_flight.get(&id) else {
             if id < self.head || self.acked.contains(&id) {
                 return Ok(());

@@ -455,7 +455,7 @@ fn concurrent_pushers_and_senders_see_every_block_once() {
 }
 
 #[test]
-fn closed_queue_refuses_push_and_next_but_takes_acks() {
+fn closed_queue_refuses_push_next_and_ack() {
     let dir = tempfile::tempdir().unwrap();
     let q = PersistentQueue::open(opts(dir.path())).unwrap();
     q.push(b"a").unwrap();
@@ -464,10 +464,27 @@ fn closed_queue_refuses_push_and_next_but_takes_acks() {
     q.close().unwrap();
     assert!(matches!(q.push(b"b"), Err(QueueError::Closed)));
     assert!(matches!(q.next(), Err(QueueError::Closed)));
-    q.ack(b.id).unwrap();
+    assert!(matches!(q.ack(b.id), Err(QueueError::Closed)));
+    // The lock is released by close: the directory opens while `q` is still alive, and
+    // the block whose ack came too late is handed out again.
+    let again = PersistentQueue::open(opts(dir.path())).unwrap();
+    assert_eq!(again.next().unwrap(), Some(b));
+}
+
+#[test]
+fn a_directory_is_open_in_one_queue_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = PersistentQueue::open(opts(dir.path())).unwrap();
+    let err = PersistentQueue::open(opts(dir.path())).unwrap_err();
+    let lock = opts(dir.path()).dir.join(files::LOCK_FILE);
+    assert!(
+        matches!(&err, QueueError::Locked { path } if *path == lock),
+        "{err}"
+    );
     drop(q);
     let q = PersistentQueue::open(opts(dir.path())).unwrap();
-    assert!(q.next().unwrap().is_none());
+    q.close().unwrap();
+    PersistentQueue::open(opts(dir.path())).unwrap();
 }
 
 #[test]
