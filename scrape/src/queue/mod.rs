@@ -45,6 +45,7 @@
 
 mod error;
 mod files;
+mod io;
 mod meta;
 mod recover;
 pub mod segment;
@@ -59,8 +60,9 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 pub use error::{QueueError, Result};
+use io::{ReadFailure, Taken};
 pub use segment::MAX_BLOCK_BYTES;
-use state::{ReadFailure, State, Taken};
+use state::State;
 
 /// Default target size of a segment file: 32 MiB, as vmagent's persistent queue chunks,
 /// large enough that rotation (a file creation) is rare.
