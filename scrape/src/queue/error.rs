@@ -49,6 +49,12 @@ pub enum QueueError {
         /// The id passed to `ack`.
         id: u64,
     },
+    /// Another open queue (in this or another process) holds the directory's lock.
+    #[error("persistent queue {path} is in use by another process or instance")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// The queue was closed.
     #[error("persistent queue is closed")]
     Closed,

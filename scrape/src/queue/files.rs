@@ -6,13 +6,15 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::error::{Result, io_err};
+use super::error::{QueueError, Result, io_err};
 use super::segment::{SEGMENT_HEADER_BYTES, segment_header};
 
 /// The metadata file's name.
 pub const META_FILE: &str = "meta";
 /// The metadata file's temporary name while it is replaced.
 pub const META_TMP_FILE: &str = "meta.tmp";
+/// The lock file's name: `flock`ed exclusively while a queue has the directory open.
+pub const LOCK_FILE: &str = "lock";
 /// The ack journal's name.
 pub const ACKS_FILE: &str = "acks";
 
@@ -87,4 +89,25 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err(dir))
+}
+
+/// Takes the directory's exclusive lock; it is released when the returned file is
+/// dropped (or the process dies).
+///
+/// # Errors
+///
+/// [`QueueError::Locked`] when another open queue holds it.
+pub fn lock_dir(dir: &Path) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(QueueError::Locked { path }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
 }

@@ -10,6 +10,10 @@ use super::error::{QueueError, Result};
 pub const META_MAGIC: [u8; 4] = *b"GNPM";
 /// The metadata format version.
 pub const META_VERSION: u32 = 1;
+/// Ids (byte positions) are below this (2^62 bytes, 4 EiB, is never written): a larger
+/// head, acked id or segment name can only be damage, and ids near `u64::MAX` would
+/// overflow.
+pub const MAX_POSITION: u64 = 1 << 62;
 /// Bytes of one ack journal entry: `id u64 | crc32(id) u32`.
 pub const ACK_ENTRY_BYTES: usize = 12;
 
@@ -61,13 +65,20 @@ impl Meta {
             return Err(r.fail(4, "format version 1"));
         }
         let head = r.u64("head position")?;
+        if head >= MAX_POSITION {
+            return Err(r.fail(8, "head position below 2^62"));
+        }
         let n = r.u32("acked id count")? as usize;
         if n > r.left() / 8 {
             return Err(r.fail(r.pos - 4, "acked id count that fits the file"));
         }
         let mut acked = BTreeSet::new();
         for _ in 0..n {
-            acked.insert(r.u64("acked id")?);
+            let id = r.u64("acked id")?;
+            if id >= MAX_POSITION {
+                return Err(r.fail(r.pos - 8, "acked id below 2^62"));
+            }
+            acked.insert(id);
         }
         let name_len = r.u32("name length")? as usize;
         let name = r.take(name_len, "name bytes")?;
@@ -138,7 +149,7 @@ pub fn encode_ack(id: u64) -> [u8; ACK_ENTRY_BYTES] {
 }
 
 /// The acked ids of a journal, in write order. Entries whose checksum does not match
-/// (a torn or damaged write) and a short tail are skipped.
+/// (a torn or damaged write), ids from [`MAX_POSITION`] on, and a short tail are skipped.
 pub fn decode_acks(bytes: &[u8]) -> Vec<u64> {
     bytes
         .chunks_exact(ACK_ENTRY_BYTES)
@@ -148,5 +159,6 @@ pub fn decode_acks(bytes: &[u8]) -> Vec<u64> {
             b.copy_from_slice(&e[..8]);
             u64::from_le_bytes(b)
         })
+        .filter(|&id| id < MAX_POSITION)
         .collect()
 }

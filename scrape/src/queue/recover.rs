@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::{Result, io_err};
-use super::files::{ACKS_FILE, META_FILE, META_TMP_FILE, Segment, parse_segment_name};
-use super::meta::{Meta, decode_acks};
+use super::files::{self, ACKS_FILE, META_FILE, META_TMP_FILE, Segment, parse_segment_name};
+use super::meta::{MAX_POSITION, Meta, decode_acks};
 use super::segment::{SEGMENT_HEADER_BYTES, SegmentScan, scan_segment};
-use super::state::{Counters, Journal, State, Unread};
+use super::state::{Counters, JOURNAL_COMPACT_ENTRIES, Journal, State, Unread};
 use super::{MEMORY_CACHE_BYTES, QueueOptions};
 
 /// The unacked blocks found on disk.
@@ -30,6 +30,7 @@ struct Found {
 pub(crate) fn open(opts: &QueueOptions, segment_bytes: u64) -> Result<State> {
     let dir = opts.dir.clone();
     fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let lock = files::lock_dir(&dir)?;
     let meta = load_meta(&dir)?;
     let journal_path = dir.join(ACKS_FILE);
     let mut acked = meta.acked;
@@ -67,16 +68,20 @@ pub(crate) fn open(opts: &QueueOptions, segment_bytes: u64) -> Result<State> {
         head: meta.head,
         pending_bytes: found.pending_bytes,
         cached_bytes: found.cached_bytes,
+        cache_limit: MEMORY_CACHE_BYTES,
         journal: Journal {
-            file: journal_file,
+            file: Arc::new(journal_file),
             path: journal_path,
             entries: 0,
         },
+        compact_after: JOURNAL_COMPACT_ENTRIES,
+        unsynced: Vec::new(),
         counters: Counters {
             corrupt_blocks: found.corrupt,
             ..Counters::default()
         },
         closed: false,
+        lock: Some(lock),
         buf: Vec::new(),
     };
     state.advance_head()?;
@@ -155,8 +160,8 @@ fn load_segments(dir: &Path, head: u64, acked: &BTreeSet<u64>) -> Result<Found> 
             }
             Ok(scan) => scan,
         };
-        if *start < found.end || start.checked_add(bytes.len() as u64).is_none() {
-            set_aside(path, "overlaps the previous segment")?;
+        if *start < found.end || *start >= MAX_POSITION {
+            set_aside(path, "overlaps the previous segment or is out of range")?;
             found.corrupt += 1;
             continue;
         }

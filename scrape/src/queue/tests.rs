@@ -95,6 +95,35 @@ fn out_of_order_acks_survive_reopen() {
 }
 
 #[test]
+fn the_ack_journal_is_folded_into_the_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = opts(dir.path());
+    let q = PersistentQueue::open(o.clone()).unwrap();
+    q.state.lock().compact_after = 3;
+    for i in 0..12 {
+        q.push(&block(i)).unwrap();
+    }
+    let blocks = drain(&q);
+    for i in [11, 9, 1, 3, 5, 0, 7] {
+        q.ack(blocks[i].id).unwrap();
+    }
+    // 7 acks: folded twice, one entry left in the journal.
+    let journal = std::fs::read(o.dir.join(files::ACKS_FILE)).unwrap();
+    assert_eq!(journal.len(), meta::ACK_ENTRY_BYTES);
+    let m = std::fs::read(o.dir.join(files::META_FILE)).unwrap();
+    let m = meta::Meta::decode(&m, Path::new("meta")).unwrap();
+    // Written at the 6th ack (of block 0): blocks 0 and 1 are behind the head, the
+    // other out-of-order acks are listed; the 7th ack (block 7) is in the journal.
+    assert_eq!(m.head, blocks[2].id);
+    let listed: Vec<u64> = m.acked.iter().copied().collect();
+    assert_eq!(listed, [3, 5, 9, 11].map(|i| blocks[i].id).to_vec());
+    assert_eq!(m.name, "test");
+    drop(q);
+    let q = PersistentQueue::open(o).unwrap();
+    assert_eq!(datas(&drain(&q)), [2, 4, 6, 8, 10].map(block).to_vec());
+}
+
+#[test]
 fn reopen_without_acks_redelivers_everything() {
     let dir = tempfile::tempdir().unwrap();
     let q = PersistentQueue::open(opts(dir.path())).unwrap();
@@ -339,12 +368,22 @@ fn segments_roll_over_and_fully_acked_ones_are_deleted() {
     for p in &files {
         assert!(p.metadata().unwrap().len() <= 256);
     }
+    // Rotated segments wait for the next sync to be fsynced.
+    assert_eq!(q.state.lock().unsynced.len(), files.len() - 1);
     let blocks = drain(&q);
-    // Acking everything but the last block deletes every segment but the last one.
+    // Acking everything but the last block deletes every segment but the last one, and
+    // no handle of a deleted segment is kept for the sync.
     for b in &blocks[..29] {
         q.ack(b.id).unwrap();
     }
     assert_eq!(segment_files(&o), files[files.len() - 1..].to_vec());
+    assert!(q.state.lock().unsynced.is_empty());
+    q.push(&[0; 200]).unwrap(); // rotates
+    assert_eq!(q.state.lock().unsynced.len(), 1);
+    q.sync().unwrap();
+    assert!(q.state.lock().unsynced.is_empty());
+    let extra = q.next().unwrap().unwrap();
+    q.ack(extra.id).unwrap();
     q.ack(blocks[29].id).unwrap();
     q.close().unwrap();
     // Reopen: the last segment is fully acked, so only the new active one is left.
@@ -359,7 +398,64 @@ fn segments_roll_over_and_fully_acked_ones_are_deleted() {
 }
 
 #[test]
-fn closed_queue_refuses_push_and_next_but_takes_acks() {
+fn concurrent_pushers_and_senders_see_every_block_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Small segments and no memory cache: disk reads, rotations and deletions all happen
+    // while the threads run.
+    let q = PersistentQueue::open(small(dir.path(), 4096, 0)).unwrap();
+    q.state.lock().cache_limit = 0;
+    let (producers, per_producer) = (2u8, 400u16);
+    let delivered = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for p in 0..producers {
+            let q = &q;
+            s.spawn(move || {
+                for i in 0..per_producer {
+                    let mut data = vec![p; 64];
+                    data.extend_from_slice(&i.to_le_bytes());
+                    q.push(&data).unwrap();
+                }
+            });
+        }
+        for _ in 0..3 {
+            let (q, delivered) = (&q, &delivered);
+            s.spawn(move || {
+                let total = usize::from(producers) * usize::from(per_producer);
+                while delivered.lock().unwrap().len() < total {
+                    match q.next().unwrap() {
+                        Some(b) => {
+                            q.ack(b.id).unwrap();
+                            delivered.lock().unwrap().push(b);
+                        }
+                        None => std::thread::yield_now(),
+                    }
+                }
+            });
+        }
+    });
+    let mut got = delivered.into_inner().unwrap();
+    got.sort_by_key(|b| b.id);
+    assert!(
+        got.windows(2).all(|w| w[0].id < w[1].id),
+        "a block came out twice"
+    );
+    for p in 0..producers {
+        // Each producer's blocks, in id order, are its pushes in order.
+        let seq: Vec<u16> = got
+            .iter()
+            .filter(|b| b.data[0] == p)
+            .map(|b| u16::from_le_bytes([b.data[64], b.data[65]]))
+            .collect();
+        assert_eq!(seq, (0..per_producer).collect::<Vec<_>>());
+    }
+    assert_eq!(q.stats().pending_blocks, 0);
+    drop(q);
+    let q = PersistentQueue::open(small(dir.path(), 4096, 0)).unwrap();
+    assert!(q.next().unwrap().is_none());
+}
+
+#[test]
+fn closed_queue_refuses_push_next_and_ack() {
     let dir = tempfile::tempdir().unwrap();
     let q = PersistentQueue::open(opts(dir.path())).unwrap();
     q.push(b"a").unwrap();
@@ -368,10 +464,27 @@ fn closed_queue_refuses_push_and_next_but_takes_acks() {
     q.close().unwrap();
     assert!(matches!(q.push(b"b"), Err(QueueError::Closed)));
     assert!(matches!(q.next(), Err(QueueError::Closed)));
-    q.ack(b.id).unwrap();
+    assert!(matches!(q.ack(b.id), Err(QueueError::Closed)));
+    // The lock is released by close: the directory opens while `q` is still alive, and
+    // the block whose ack came too late is handed out again.
+    let again = PersistentQueue::open(opts(dir.path())).unwrap();
+    assert_eq!(again.next().unwrap(), Some(b));
+}
+
+#[test]
+fn a_directory_is_open_in_one_queue_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = PersistentQueue::open(opts(dir.path())).unwrap();
+    let err = PersistentQueue::open(opts(dir.path())).unwrap_err();
+    let lock = opts(dir.path()).dir.join(files::LOCK_FILE);
+    assert!(
+        matches!(&err, QueueError::Locked { path } if *path == lock),
+        "{err}"
+    );
     drop(q);
     let q = PersistentQueue::open(opts(dir.path())).unwrap();
-    assert!(q.next().unwrap().is_none());
+    q.close().unwrap();
+    PersistentQueue::open(opts(dir.path())).unwrap();
 }
 
 #[test]
@@ -558,6 +671,23 @@ proptest! {
         let rest = drain(&q);
         prop_assert_eq!(datas(&rest), Vec::from(unread));
         prop_assert_eq!(q.stats().corrupt_blocks, 0);
+    }
+
+    /// Metadata round-trips; arbitrary bytes decode or give `Corrupt`, never panic.
+    #[test]
+    fn metadata_round_trips_and_arbitrary_bytes_never_panic(
+        head in 0u64..1 << 40,
+        acked in proptest::collection::btree_set(0u64..1 << 40, 0..20),
+        name in ".{0,20}",
+        noise in proptest::collection::vec(any::<u8>(), 0..100),
+    ) {
+        let m = meta::Meta { head, acked, name };
+        let path = Path::new("meta");
+        prop_assert_eq!(meta::Meta::decode(&m.encode(), path).unwrap(), m);
+        if let Err(e) = meta::Meta::decode(&noise, path) {
+            let ok = matches!(e, QueueError::Corrupt { offset, .. } if offset <= noise.len());
+            prop_assert!(ok, "{}", e);
+        }
     }
 
     /// Arbitrary bytes after a valid header scan without panicking, and every record the
