@@ -9,6 +9,7 @@
 //! - `backlog_fill` / `backlog_drain`: 256 MiB pushed with no consumer, then drained
 //!   (next + ack) — past the 8 MiB memory cache the blocks are read from the segment
 //!   files (page cache). One iteration is the whole 256 MiB.
+//! - `reopen_backlog`: opening a queue that holds a 256 MiB backlog (the recovery scan).
 
 use std::time::{Duration, Instant};
 
@@ -115,10 +116,34 @@ fn backlog(c: &mut Criterion) {
     }
 }
 
+/// Reopening a queue with a 256 MiB backlog: every segment is read and checked (from the
+/// page cache here), and the first 8 MiB of blocks are kept in memory.
+fn reopen(c: &mut Criterion) {
+    let mut group = c.benchmark_group("remote_queue/reopen_backlog");
+    group.throughput(Throughput::Bytes(BACKLOG_BYTES as u64));
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    let (size, label) = SIZES[0];
+    let dir = tempfile::tempdir().expect("tempdir");
+    fill(&open(dir.path()), &block(size));
+    group.bench_function(label, |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let q = open(dir.path());
+                assert_eq!(q.stats().pending_blocks as usize, BACKLOG_BYTES / size);
+            }
+            start.elapsed()
+        });
+    });
+    group.finish();
+}
+
 fn remote_queue(c: &mut Criterion) {
     steady(c, false);
     steady(c, true);
     backlog(c);
+    reopen(c);
 }
 
 criterion_group!(benches, remote_queue);
