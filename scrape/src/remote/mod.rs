@@ -13,7 +13,8 @@
 //! written to the destination's [`PersistentQueue`] — when it reaches
 //! `max_rows_per_block` samples or `max_block_bytes`, and at least every
 //! `flush_interval`. Every block goes through the on-disk queue, so what was committed
-//! survives a crash or a kill of the process; `queues` senders per destination take
+//! survives a kill of the process (and, synced every `flush_interval`, a power loss
+//! loses at most that interval); `queues` senders per destination take
 //! blocks in order and acknowledge them once the destination answered (see [`sender`]
 //! for the retry rules). A block a sender held when the process stopped is sent again
 //! by the next process: the destination may then see it twice, which a
@@ -300,12 +301,24 @@ async fn flush_timer(
             _ = tick.tick() => {}
             r = stop.changed() => if r.is_err() || *stop.borrow() { return },
         }
-        match writer.upgrade() {
-            Some(w) => {
-                let _ = w.flush();
+        let Some(w) = writer.upgrade() else { return };
+        let _ = w.flush();
+        // Pushes reach the files with a write (safe from a kill); an fsync per interval
+        // bounds what a power loss can take.
+        let queues: Vec<_> = w
+            .dests
+            .iter()
+            .map(|d| (d.label.clone(), d.queue.clone()))
+            .collect();
+        drop(w);
+        let synced = tokio::task::spawn_blocking(move || {
+            for (label, q) in queues {
+                if let Err(e) = q.sync() {
+                    log::error!("remote write {label}: cannot sync the queue: {e}");
+                }
             }
-            None => return,
-        }
+        });
+        let _ = synced.await;
     }
 }
 
