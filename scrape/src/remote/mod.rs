@@ -51,9 +51,10 @@ use crate::client::{ClientOptions, build_client};
 use crate::queue::{PersistentQueue, QueueOptions, QueueStats};
 use crate::scrape::AppenderFactory;
 
-/// Label sets each relabeling stage remembers per generation (see `cache.rs`): enough
-/// for the series of a large agent, at most two generations of them held.
-pub(crate) const RELABEL_CACHE_ENTRIES: usize = 1 << 18;
+/// Label sets each relabeling stage remembers per generation (see `cache.rs`): an agent
+/// with up to twice as many active series relabels each once. A cached series costs its
+/// output label set (the input is shared with the scrape loop's series cache).
+pub(crate) const RELABEL_CACHE_ENTRIES: usize = 1 << 17;
 
 /// The running client; see the [module docs](self).
 pub struct RemoteWriter {
