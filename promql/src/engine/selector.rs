@@ -221,7 +221,10 @@ impl Ev<'_> {
             (lo - range + 1, hi),
             eff.len(),
             |mut s| {
-                s.samples.retain(|x| !is_stale_nan(x.v));
+                // Markers are rare: a branch-free (vectorised) scan first, then the copy.
+                if s.samples.iter().fold(false, |any, x| any | is_stale_nan(x.v)) {
+                    s.samples.retain(|x| !is_stale_nan(x.v));
+                }
                 plan.apply(eff, range, s.labels, &s.samples, false)
             },
             sink,
