@@ -39,7 +39,9 @@ use self::registry::Registry;
 use self::row::Row;
 use crate::error::Result;
 use crate::fs::DirLock;
-use crate::model::{Appender, Labels, Matcher, Querier, Sample, SeriesIter, TimeRange};
+use crate::model::{
+    Appender, Labels, LazySeriesIter, Matcher, Querier, Sample, SeriesIter, TimeRange,
+};
 use crate::wal::Wal;
 
 /// A storage engine over one data directory. Cheap to clone; every clone is the same
@@ -224,6 +226,11 @@ impl Querier for Storage {
             matchers,
             range,
         )))
+    }
+
+    fn select_lazy(&self, matchers: &[Matcher], range: TimeRange) -> Result<LazySeriesIter> {
+        self.inner.counters.selects.fetch_add(1, Ordering::Relaxed);
+        Ok(select::select_lazy(&self.inner, matchers, range))
     }
 
     fn series(&self, matchers: &[Matcher], range: TimeRange) -> Result<Vec<Labels>> {
