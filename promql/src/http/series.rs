@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::json::{sorted_unique, success_list, write_labels_object};
-use super::{ApiError, Params, SharedQuerier, blocking, json_response};
+use super::{ApiError, Params, SharedQuerier, json_response};
 
 pub(super) async fn handle(
     State(q): State<SharedQuerier>,
@@ -19,7 +19,8 @@ pub(super) async fn handle(
     let selectors = params.required_matchers()?;
     let range = params.time_range()?;
     let limit = params.limit()?;
-    let mut list = blocking(move || {
+    let short = super::narrow(&selectors);
+    let mut list = super::index_lookup(short, move || {
         // One selector (the usual case): the store's list, as a set (it is already one
         // for the stores of this workspace; checking costs one pass).
         if let [matchers] = selectors.as_slice() {
