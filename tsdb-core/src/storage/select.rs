@@ -221,7 +221,7 @@ fn samples_of(
                 }
                 ts.clear();
                 vs.clear();
-                part.decode_block(&m, &mut ts, &mut vs)?;
+                part.decode_block_in(&m, range, &mut ts, &mut vs)?;
                 append_in_range(&mut out, &ts, &vs, range);
             }
         }
