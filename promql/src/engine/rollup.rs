@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::annotations::check_quantile;
 use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries, slide, slide_bounds};
 use super::modifiers;
-use super::stats::{Mean, kahan_sum, linear_regression, quantile, variance};
+use super::stats::{kahan_sum, linear_regression, mean_of, quantile, variance};
 use crate::parser::ast::{Call, Expr};
 
 /// One window handed to a rollup: samples in `(start, end]` and the scalar arguments at
@@ -346,9 +346,7 @@ pub(crate) fn idelta(w: &Win) -> Option<f64> {
 }
 
 pub(crate) fn avg_over_time(w: &Win) -> Option<f64> {
-    let mut m = Mean::default();
-    vals(w).for_each(|v| m.add(v));
-    Some(m.get())
+    Some(mean_of(w.s.iter().map(|x| x.v)))
 }
 pub(crate) fn sum_over_time(w: &Win) -> Option<f64> {
     Some(kahan_sum(vals(w)))
