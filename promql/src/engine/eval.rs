@@ -123,6 +123,17 @@ pub(crate) fn slide(
     samples: &[Sample],
     mut f: impl FnMut(usize, &[Sample]),
 ) {
+    slide_bounds(eff, range, samples, |i, lo, hi| f(i, &samples[lo..hi]));
+}
+
+/// [`slide`] by position: calls `f(step, lo, hi)` with `samples[lo..hi]` the window.
+#[inline(always)]
+pub(crate) fn slide_bounds(
+    eff: &[i64],
+    range: i64,
+    samples: &[Sample],
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let (mut lo, mut hi) = (0usize, 0usize);
     let mut prev_end = i64::MIN;
     for (i, &end) in eff.iter().enumerate() {
@@ -138,7 +149,7 @@ pub(crate) fn slide(
         while lo < hi && samples[lo].t <= start {
             lo += 1;
         }
-        f(i, &samples[lo.min(hi)..hi]);
+        f(i, lo.min(hi), hi);
     }
 }
 

@@ -7,9 +7,9 @@ use super::error::EvalResult;
 use rayon::prelude::*;
 
 use super::annotations::check_quantile;
-use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries, slide};
+use super::eval::{Ev, Grid, StepSeries, Val, WindowSeries, slide, slide_bounds};
 use super::modifiers;
-use super::stats::{Mean, kahan_sum, linear_regression, quantile, variance};
+use super::stats::{kahan_sum, linear_regression, mean_of, quantile, variance};
 use crate::parser::ast::{Call, Expr};
 
 /// One window handed to a rollup: samples in `(start, end]` and the scalar arguments at
@@ -34,12 +34,28 @@ pub(crate) type RollupFn = fn(&Win) -> Option<f64>;
 /// arguments per step, and whether the output keeps the metric name.
 pub(crate) struct RollupPlan {
     f: RollupFn,
-    /// The same function for series without counter resets (`rate`, `increase`: their
-    /// per-window reset scan adds nothing there, so skipping it gives the same bits).
-    no_resets: Option<RollupFn>,
+    /// Set for `rate` / `increase`: on series without counter resets their per-window
+    /// reset scan adds nothing, so [`extrapolated_scan`] without it gives the same bits;
+    /// it is called directly (inlined into the window loop), not through `f`.
+    no_resets: Option<Extrapolated>,
     params: Vec<Vec<f64>>,
     keep_name: bool,
     grid: Grid,
+}
+
+/// `rate` or `increase`, the extrapolated rollups with a reset-free fast path.
+#[derive(Clone, Copy)]
+enum Extrapolated {
+    Rate,
+    Increase,
+}
+
+/// Whether some sample is a counter reset (a value below the previous one), in one
+/// branch-free pass the compiler can vectorise.
+fn has_reset(samples: &[Sample]) -> bool {
+    samples
+        .windows(2)
+        .fold(false, |any, w| any | (w[1].v < w[0].v))
 }
 
 impl RollupPlan {
@@ -53,10 +69,12 @@ impl RollupPlan {
         samples: &[Sample],
         drop_name: bool,
     ) -> Option<StepSeries> {
-        let f = match self.no_resets {
-            Some(fast) if !samples.windows(2).any(|w| w[1].v < w[0].v) => fast,
-            _ => self.f,
-        };
+        if let Some(kind) = self.no_resets
+            && !has_reset(samples)
+        {
+            return self.apply_no_resets(kind, eff, range, labels, samples, drop_name);
+        }
+        let f = self.f;
         let mut vals = vec![None; self.grid.n];
         let mut p = vec![0.0; self.params.len()];
         let mut any = false;
@@ -83,6 +101,41 @@ impl RollupPlan {
             drop_name: drop_name || !self.keep_name,
         })
     }
+
+    /// [`RollupPlan::apply`] of `rate` / `increase` over a series without resets, in two
+    /// passes: the window bounds of every step, then [`extrapolate`] per step in a loop
+    /// without branches on the data, so the divisions of consecutive windows overlap
+    /// (one window after the other, they wait for each other's loop exits).
+    fn apply_no_resets(
+        &self,
+        kind: Extrapolated,
+        eff: &[i64],
+        range: i64,
+        labels: Labels,
+        samples: &[Sample],
+        drop_name: bool,
+    ) -> Option<StepSeries> {
+        let rate = matches!(kind, Extrapolated::Rate);
+        let mut bounds = vec![(0usize, 0usize); eff.len()];
+        slide_bounds(eff, range, samples, |i, lo, hi| bounds[i] = (lo, hi));
+        let mut vals = vec![None; self.grid.n];
+        let mut any = false;
+        for (i, (&(lo, hi), &end)) in bounds.iter().zip(eff).enumerate() {
+            if hi - lo < 2 {
+                continue;
+            }
+            let (first, last) = (samples[lo], samples[hi - 1]);
+            let result = last.v - first.v;
+            let v = extrapolate(first, last, hi - lo, end - range, end, result, true, rate);
+            vals[i] = Some(v);
+            any = true;
+        }
+        any.then_some(StepSeries {
+            labels,
+            vals,
+            drop_name: drop_name || !self.keep_name,
+        })
+    }
 }
 
 impl Ev<'_> {
@@ -103,10 +156,10 @@ impl Ev<'_> {
         }
         // Only for the implementations in this file (a registry may map the names to
         // others); a missed match only costs speed.
-        let no_resets: Option<RollupFn> = if std::ptr::fn_addr_eq(f, rate as RollupFn) {
-            Some(|w| extrapolated_scan(w, true, true, false))
+        let no_resets = if std::ptr::fn_addr_eq(f, rate as RollupFn) {
+            Some(Extrapolated::Rate)
         } else if std::ptr::fn_addr_eq(f, increase as RollupFn) {
-            Some(|w| extrapolated_scan(w, true, false, false))
+            Some(Extrapolated::Increase)
         } else {
             None
         };
@@ -174,6 +227,7 @@ fn extrapolated(w: &Win, counter: bool, rate: bool) -> Option<f64> {
 
 /// [`extrapolated`]; `scan_resets: false` skips adding the values before counter resets,
 /// which is exact for windows known to have none.
+#[inline(always)]
 fn extrapolated_scan(w: &Win, counter: bool, rate: bool, scan_resets: bool) -> Option<f64> {
     let s = w.s;
     if s.len() < 2 {
@@ -190,15 +244,45 @@ fn extrapolated_scan(w: &Win, counter: bool, rate: bool, scan_resets: bool) -> O
             prev = p.v;
         }
     }
-    let mut to_start = (first.t - w.start) as f64 / 1000.0;
-    let mut to_end = (w.end - last.t) as f64 / 1000.0;
+    Some(extrapolate(
+        first,
+        last,
+        s.len(),
+        w.start,
+        w.end,
+        result,
+        counter,
+        rate,
+    ))
+}
+
+/// The extrapolation of Prometheus' `extrapolatedRate` for a window `(start, end]` of
+/// `count >= 2` samples from `first` to `last` whose raw increase is `result`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn extrapolate(
+    first: Sample,
+    last: Sample,
+    count: usize,
+    start: i64,
+    end: i64,
+    result: f64,
+    counter: bool,
+    rate: bool,
+) -> f64 {
+    let mut to_start = (first.t - start) as f64 / 1000.0;
+    let mut to_end = (end - last.t) as f64 / 1000.0;
     let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = sampled / (s.len() - 1) as f64;
+    let avg = sampled / (count - 1) as f64;
     let threshold = avg * 1.1;
     if to_start >= threshold {
         to_start = avg / 2.0;
     }
-    if counter && result > 0.0 && first.v >= 0.0 {
+    if counter
+        && result > 0.0
+        && first.v >= 0.0
+        && !zero_point_clearly_after(first.v, sampled, to_start, result)
+    {
         let to_zero = sampled * (first.v / result);
         if to_zero < to_start {
             to_start = to_zero;
@@ -209,9 +293,21 @@ fn extrapolated_scan(w: &Win, counter: bool, rate: bool, scan_resets: bool) -> O
     }
     let mut factor = (sampled + to_start + to_end) / sampled;
     if rate {
-        factor /= (w.end - w.start) as f64 / 1000.0;
+        factor /= (end - start) as f64 / 1000.0;
     }
-    Some(result * factor)
+    result * factor
+}
+
+/// True when `sampled * (first / result) < to_start` is certainly false, told without
+/// the division (non-negative `first`, positive `result`): when `first * sampled` exceeds
+/// `2 * to_start * result` and the latter is a normal float, each side is within 2^-53
+/// (relative) of its exact value, so the exact `to_zero` is above 1.99 `to_start` and
+/// its rounding cannot bring it below. Counters far from zero (the usual case) take this
+/// path; anything closer is left to the exact comparison.
+#[inline(always)]
+fn zero_point_clearly_after(first: f64, sampled: f64, to_start: f64, result: f64) -> bool {
+    let rhs = 2.0 * to_start * result;
+    first * sampled > rhs && rhs >= f64::MIN_POSITIVE
 }
 
 pub(crate) fn rate(w: &Win) -> Option<f64> {
@@ -250,9 +346,7 @@ pub(crate) fn idelta(w: &Win) -> Option<f64> {
 }
 
 pub(crate) fn avg_over_time(w: &Win) -> Option<f64> {
-    let mut m = Mean::default();
-    vals(w).for_each(|v| m.add(v));
-    Some(m.get())
+    Some(mean_of(w.s.iter().map(|x| x.v)))
 }
 pub(crate) fn sum_over_time(w: &Win) -> Option<f64> {
     Some(kahan_sum(vals(w)))
@@ -404,6 +498,60 @@ mod tests {
                 let a = extrapolated(&w, true, rate).map(f64::to_bits);
                 let b = extrapolated_scan(&w, true, rate, false).map(f64::to_bits);
                 prop_assert_eq!(a, b);
+            }
+        }
+
+        /// The division-free test of the zero-point clamp never skips a clamp that the
+        /// exact comparison would apply, across magnitudes from subnormal to huge.
+        #[test]
+        fn zero_point_shortcut_is_conservative(
+            first in prop_oneof![0.0f64..1e3, 0.0f64..1e300, Just(0.0), Just(f64::MIN_POSITIVE)],
+            result_exp in -320i32..300,
+            result_m in 1.0f64..10.0,
+            sampled in 0.0f64..1e7,
+            to_start in prop_oneof![0.0f64..1e7, Just(0.0), 0.0f64..1e-3],
+        ) {
+            let result = result_m * 10f64.powi(result_exp);
+            prop_assume!(result > 0.0 && result.is_finite());
+            if zero_point_clearly_after(first, sampled, to_start, result) {
+                let to_zero = sampled * (first / result);
+                prop_assert!(to_zero >= to_start, "{to_zero} < {to_start}");
+            }
+        }
+
+        /// `rate` / `increase` over a reset-free series through the plan's two-pass path
+        /// give, step by step, the bits of the window-at-a-time functions.
+        #[test]
+        fn reset_free_plan_matches_per_window_calls(
+            steps in proptest::collection::vec((1i64..40_000, 0.0f64..1e4), 1..200),
+            first_v in 0.0f64..1e9,
+            grid_start in 0i64..120_000,
+            step in 1_000i64..90_000,
+            n in 1usize..120,
+            range in 1_000i64..600_000,
+        ) {
+            let mut t = 0;
+            let mut v = first_v;
+            let s: Vec<Sample> = steps.iter().map(|&(dt, dv)| {
+                t += dt;
+                v += dv;
+                Sample::new(t, v)
+            }).collect();
+            let grid = Grid { start: grid_start, step, n };
+            let eff: Vec<i64> = (0..n).map(|i| grid.t(i)).collect();
+            for (f, kind) in [(rate as RollupFn, Extrapolated::Rate), (increase, Extrapolated::Increase)] {
+                let plan = RollupPlan { f, no_resets: Some(kind), params: Vec::new(), keep_name: false, grid };
+                let got = plan.apply(&eff, range, Labels::default(), &s, false);
+                let mut want = vec![None; n];
+                slide(&eff, range, &s, |i, win| {
+                    let end = eff[i];
+                    want[i] = f(&Win { s: win, t: end, start: end - range, end, params: &[] });
+                });
+                let bits = |v: &[Option<f64>]| v.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>();
+                match got {
+                    Some(st) => prop_assert_eq!(bits(&st.vals), bits(&want)),
+                    None => prop_assert!(want.iter().all(Option::is_none)),
+                }
             }
         }
     }

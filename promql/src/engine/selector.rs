@@ -7,7 +7,7 @@
 //! next one is read, so a query holds the samples of one batch rather than of every
 //! series it touches.
 
-use gnomon_tsdb_core::model::{Matcher, Sample, Series, TimeRange, is_stale_nan};
+use gnomon_tsdb_core::model::{LazySeries, Matcher, Sample, Series, TimeRange, is_stale_nan};
 use rayon::prelude::*;
 
 use super::error::{EvalError, EvalResult};
@@ -17,16 +17,10 @@ use super::registry::{Impl, lookup};
 use super::rollup::RollupPlan;
 use crate::parser::ast::{Expr, MatrixSelector, RangeModifier, Subquery, VectorSelector};
 
-/// Most series gathered before a batch is evaluated. 256 series of a 6 h range at a 15 s
-/// interval hold ~6 MB of samples; smaller batches lose parallelism to rayon's hand-off.
+/// Most series gathered before a batch is read and evaluated; smaller batches lose
+/// parallelism to rayon's hand-off. Only the outputs of a batch are held at once: each
+/// series' samples are dropped once mapped.
 const BATCH_SERIES: usize = 256;
-
-/// Most samples gathered before a batch is evaluated (16 bytes each: 16 MiB).
-const BATCH_SAMPLES: usize = 1 << 20;
-
-/// Below this many samples + value slots a batch runs on the calling thread: rayon's
-/// hand-off costs a few microseconds, about what 10k sample visits take.
-const PARALLEL_MIN_WORK: usize = 10_000;
 
 /// Receives the series of a streamed instant vector, in store (label) order.
 pub(crate) type Sink<'s> = &'s mut dyn FnMut(StepSeries) -> EvalResult<()>;
@@ -35,7 +29,7 @@ impl Ev<'_> {
     /// Selects series with samples in `[mint, maxt]`, counting them against the limits.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> EvalResult<Vec<Series>> {
         let mut out = Vec::new();
-        self.stream(matchers, (mint, maxt), 0, Some, |s: Series| {
+        self.stream(matchers, (mint, maxt), Some, |s: Series| {
             self.hold(s.samples.len() * std::mem::size_of::<Sample>())?;
             out.push(s);
             Ok(())
@@ -45,62 +39,77 @@ impl Ev<'_> {
 
     /// Streams the series with samples in `range` through `map` (in parallel batches) and
     /// hands the outputs to `sink` in store order. Counts samples and series against the
-    /// limits and the samples of the batch in flight against the memory limit.
-    /// `slots` is the number of per-step values `map` produces per series (for the
-    /// parallelism threshold).
+    /// limits and the samples of each batch against the memory limit. Each series is
+    /// read (decoded) on the pool thread that maps it, so its samples are used while
+    /// still in that core's cache and dropped right after.
     pub fn stream<T: Send>(
         &self,
         matchers: &[Matcher],
         (mint, maxt): (i64, i64),
-        slots: usize,
         map: impl Fn(Series) -> Option<T> + Sync,
         mut sink: impl FnMut(T) -> EvalResult<()>,
     ) -> EvalResult<()> {
         if mint > maxt {
             return Ok(());
         }
-        let mut batch: Vec<Series> = Vec::new();
-        let (mut in_batch, mut seen) = (0usize, 0usize);
-        for s in self.q.select(matchers, TimeRange::new(mint, maxt))? {
-            let s = s?;
-            seen += 1;
-            if seen > self.opts.max_series {
-                return Err(EvalError::TooManySeries(self.opts.max_series));
-            }
-            self.add_samples(s.samples.len())?;
-            in_batch += s.samples.len();
-            batch.push(s);
-            if batch.len() >= BATCH_SERIES || in_batch >= BATCH_SAMPLES {
-                self.run_batch(&mut batch, in_batch, slots, &map, &mut sink)?;
-                in_batch = 0;
+        let mut batch: Vec<LazySeries> = Vec::new();
+        let mut seen = 0usize;
+        for s in self.q.select_lazy(matchers, TimeRange::new(mint, maxt))? {
+            batch.push(s?);
+            if batch.len() >= BATCH_SERIES {
+                self.run_batch(&mut batch, &mut seen, &map, &mut sink)?;
             }
         }
-        self.run_batch(&mut batch, in_batch, slots, &map, &mut sink)?;
+        self.run_batch(&mut batch, &mut seen, &map, &mut sink)?;
         self.check_deadline("series selection")
     }
 
     fn run_batch<T: Send>(
         &self,
-        batch: &mut Vec<Series>,
-        samples: usize,
-        slots: usize,
+        batch: &mut Vec<LazySeries>,
+        seen: &mut usize,
         map: &(impl Fn(Series) -> Option<T> + Sync),
         sink: &mut impl FnMut(T) -> EvalResult<()>,
     ) -> EvalResult<()> {
         if batch.is_empty() {
             return Ok(());
         }
+        // The sample count comes back with the output: the limits are checked in store
+        // order once the batch is done (a series without samples in range is skipped).
+        let one = |s: LazySeries| -> gnomon_tsdb_core::Result<(usize, Option<T>)> {
+            let s = s.read()?;
+            Ok(match s.samples.len() {
+                0 => (0, None),
+                n => (n, map(s)),
+            })
+        };
+        // Reading even a short series decodes whole blocks: more than one is worth the
+        // hand-off (as the store's own parallel decoding judged).
+        let out: Vec<_> = if batch.len() > 1 {
+            batch.par_drain(..).map(one).collect()
+        } else {
+            batch.drain(..).map(one).collect()
+        };
+        let mut outputs = Vec::with_capacity(out.len());
+        let mut samples = 0usize;
+        for r in out {
+            let (n, o) = r?;
+            if n == 0 {
+                continue;
+            }
+            *seen += 1;
+            if *seen > self.opts.max_series {
+                return Err(EvalError::TooManySeries(self.opts.max_series));
+            }
+            self.add_samples(n)?;
+            samples += n;
+            outputs.extend(o);
+        }
         let bytes = samples * std::mem::size_of::<Sample>();
         self.hold(bytes)?;
-        let work = samples + batch.len() * slots;
-        let out: Vec<Option<T>> = if work >= PARALLEL_MIN_WORK {
-            batch.par_drain(..).map(map).collect()
-        } else {
-            batch.drain(..).map(map).collect()
-        };
         self.release(bytes);
         self.check_deadline("series evaluation")?;
-        out.into_iter().flatten().try_for_each(sink)
+        outputs.into_iter().try_for_each(sink)
     }
 
     /// Evaluates `e` one series at a time into `sink` when it is a selector or a rollup
@@ -189,7 +198,6 @@ impl Ev<'_> {
         self.stream(
             &vs.all_matchers(),
             (lo - lookback + 1, hi),
-            eff.len(),
             |s| {
                 let vals = lookback_values(&s.samples, eff, lookback, |x| x.v);
                 vals.iter().any(Option::is_some).then_some(StepSeries {
@@ -219,9 +227,14 @@ impl Ev<'_> {
         self.stream(
             &vs.all_matchers(),
             (lo - range + 1, hi),
-            eff.len(),
             |mut s| {
-                s.samples.retain(|x| !is_stale_nan(x.v));
+                // Markers are rare: a branch-free (vectorised) scan first, then the copy.
+                if s.samples
+                    .iter()
+                    .fold(false, |any, x| any | is_stale_nan(x.v))
+                {
+                    s.samples.retain(|x| !is_stale_nan(x.v));
+                }
                 plan.apply(eff, range, s.labels, &s.samples, false)
             },
             sink,
@@ -250,7 +263,6 @@ impl Ev<'_> {
             self.stream(
                 &vs.all_matchers(),
                 (lo - lookback + 1, hi),
-                eff.len(),
                 |s| {
                     let vals = lookback_values(&s.samples, eff, lookback, |x| x.t as f64 / 1000.0);
                     vals.iter().any(Option::is_some).then_some(StepSeries {

@@ -70,6 +70,23 @@ impl Mean {
     }
 }
 
+/// The mean of `vals` exactly as [`Mean`] computes it (same operations in the same
+/// order), with the running sums in locals: the common case (no overflow) is one tight
+/// loop; a sum that overflows replays the values through [`Mean`].
+pub(crate) fn mean_of(vals: impl Iterator<Item = f64> + Clone) -> f64 {
+    let (mut sum, mut c, mut count) = (0.0f64, 0.0f64, 0.0f64);
+    for v in vals.clone() {
+        let (ns, nc) = kahan_inc(v, sum, c);
+        if ns.is_infinite() && count != 0.0 {
+            let mut m = Mean::default();
+            vals.for_each(|v| m.add(v));
+            return m.get();
+        }
+        (sum, c, count) = (ns, nc, count + 1.0);
+    }
+    (sum + c) / count
+}
+
 /// Population variance with compensated running sums.
 pub(crate) fn variance(vals: impl Iterator<Item = f64>) -> f64 {
     let (mut count, mut mean, mut cm, mut aux, mut ca) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -161,6 +178,26 @@ mod tests {
             m.add(v);
         }
         assert_eq!(m.get(), f64::MAX);
+    }
+
+    proptest::proptest! {
+        /// `mean_of` gives the bits of `Mean`, overflow and infinities included.
+        #[test]
+        fn mean_of_matches_mean(
+            vals in proptest::collection::vec(
+                proptest::prop_oneof![
+                    -1e3f64..1e3,
+                    proptest::num::f64::ANY,
+                    proptest::strategy::Just(f64::MAX),
+                    proptest::strategy::Just(f64::INFINITY),
+                ],
+                0..60,
+            ),
+        ) {
+            let mut m = Mean::default();
+            vals.iter().for_each(|&v| m.add(v));
+            proptest::prop_assert_eq!(mean_of(vals.iter().copied()).to_bits(), m.get().to_bits());
+        }
     }
 
     #[test]

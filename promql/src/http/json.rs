@@ -6,6 +6,12 @@ use gnomon_tsdb_core::model::{Labels, METRIC_NAME};
 /// Appends `s` as a JSON string literal.
 pub fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
+    // Label names and values rarely need escapes: copy them whole when they do not.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -36,6 +42,15 @@ pub fn write_labels_object(out: &mut String, labels: &Labels) {
         write_json_string(out, &l.value);
     }
     out.push('}');
+}
+
+/// `list` sorted and without duplicates (untouched when it already is).
+pub(crate) fn sorted_unique<T: Ord>(mut list: Vec<T>) -> Vec<T> {
+    if !list.is_sorted_by(|a, b| a < b) {
+        list.sort_unstable();
+        list.dedup();
+    }
+    list
 }
 
 /// `{"status":"success","data":[...]}` around items written by `item`.
@@ -70,7 +85,12 @@ mod tests {
             &Labels::from_pairs(&[("A", "1"), ("__name__", "m"), ("b", "x\"\u{1}")]),
         );
         assert_eq!(s, r#"{"__name__":"m","A":"1","b":"x\"\u0001"}"#);
+        let mut s = String::new();
+        write_json_string(&mut s, "é\t✓");
+        assert_eq!(s, r#""é\t✓""#);
         let body = success_list(&["a", "b"], |o, v| write_json_string(o, v));
         assert_eq!(body, r#"{"status":"success","data":["a","b"]}"#);
+        assert_eq!(sorted_unique(vec![3, 1, 3, 2]), [1, 2, 3]);
+        assert_eq!(sorted_unique(vec![1, 2]), [1, 2]);
     }
 }

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use gnomon_tsdb_core::model::{Matcher, Querier, TimeRange};
 
-use super::json::{success_list, write_json_string};
-use super::{ApiError, Params, SharedQuerier, blocking, json_response};
+use super::json::{sorted_unique, success_list, write_json_string};
+use super::{ApiError, Params, SharedQuerier, json_response};
 
 /// Which list a request asks for.
 enum Ask {
@@ -41,16 +41,22 @@ async fn respond(q: SharedQuerier, ask: Ask, params: Params) -> Result<Response,
     }
     let range = params.time_range()?;
     let limit = params.limit()?;
-    let mut list: Vec<String> = blocking(move || {
+    // Without matchers the lookup scans the values of one name (or the names) in the
+    // index, with no per-series work: short too.
+    let short = selectors.iter().all(Vec::is_empty) || super::narrow(&selectors);
+    let mut list: Vec<String> = super::index_lookup(short, move || {
+        // One selector (the usual case): the store's list, as a set (it is already one
+        // for the stores of this workspace; checking costs one pass).
+        if let [matchers] = selectors.as_slice() {
+            return Ok(sorted_unique(lookup(&*q, &ask, matchers, range)?));
+        }
         let mut all = BTreeSet::new();
         for matchers in &selectors {
             all.extend(lookup(&*q, &ask, matchers, range)?);
         }
-        Ok(all)
+        Ok(all.into_iter().collect())
     })
-    .await?
-    .into_iter()
-    .collect();
+    .await?;
     if let Some(n) = limit {
         list.truncate(n);
     }

@@ -44,4 +44,4 @@ mod dataset_tests;
 mod proptests;
 
 pub use timestamps::{decode_timestamps, encode_timestamps};
-pub use values::{decode_values, encode_values};
+pub use values::{decode_values, decode_values_window, encode_values};

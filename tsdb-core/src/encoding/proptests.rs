@@ -86,6 +86,36 @@ proptest! {
     }
 
     #[test]
+    fn a_window_of_a_block_is_that_slice_of_the_whole(
+        vs in prop_oneof![
+            realistic_values(),
+            proptest::collection::vec(any::<u64>(), 1..300)
+                .prop_map(|r| r.into_iter().map(f64::from_bits).collect()),
+        ],
+        a in any::<prop::sample::Index>(),
+        b in any::<prop::sample::Index>(),
+    ) {
+        let mut enc = Vec::new();
+        encode_values(&vs, &mut enc);
+        let (lo, hi) = {
+            let (x, y) = (a.index(vs.len() + 1), b.index(vs.len() + 1));
+            (x.min(y), x.max(y))
+        };
+        let mut got = vec![1.5];
+        decode_values_window(&enc, vs.len(), lo..hi, &mut got)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut want = vec![1.5];
+        want.extend_from_slice(&vs[lo..hi]);
+        prop_assert_eq!(bits(&got), bits(&want));
+        // Out-of-bounds windows are clamped, never a panic.
+        let mut clamped = Vec::new();
+        decode_values_window(&enc, vs.len(), hi..vs.len() + 7, &mut clamped)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(bits(&clamped), bits(&vs[hi..]));
+    }
+
+    #[test]
     fn value_decoder_never_panics(src in proptest::collection::vec(any::<u8>(), 0..96), n in 0usize..5000) {
         let mut out = Vec::new();
         if decode_values(&src, n, &mut out).is_ok() {
@@ -109,6 +139,11 @@ proptest! {
         let mut back = Vec::new();
         if decode_values(&out, vs.len(), &mut back).is_ok() {
             prop_assert_eq!(back.len(), vs.len());
+        }
+        let mut part = Vec::new();
+        let half = vs.len() / 2;
+        if decode_values_window(&out, vs.len(), half..vs.len(), &mut part).is_ok() {
+            prop_assert_eq!(part.len(), vs.len() - half);
         }
     }
 

@@ -191,6 +191,24 @@ fn put_exceptions(exceptions: &[(usize, u64)], out: &mut Vec<u8>) {
 /// above 22, exception positions outside the block, varint overflow, or `n` inconsistent
 /// with the scheme or too large for the payload. On error `out` may hold a partial block.
 pub fn decode_values(src: &[u8], n: usize, out: &mut Vec<f64>) -> Result<()> {
+    decode_values_window(src, n, 0..n, out)
+}
+
+/// [`decode_values`] that appends only the values at positions `window` (clamped to
+/// `0..n`); the whole payload is still read and checked. Decimal blocks convert only
+/// the window's mantissas (one division each), so reading a few samples of a long block,
+/// as a query over a short range does, skips most of that work.
+///
+/// # Errors
+/// As [`decode_values`].
+pub fn decode_values_window(
+    src: &[u8],
+    n: usize,
+    window: std::ops::Range<usize>,
+    out: &mut Vec<f64>,
+) -> Result<()> {
+    let end = window.end.min(n);
+    let window = window.start.min(end)..end;
     let mut r = Reader::new(src, WHAT);
     let scheme = r.u8()?;
     if (scheme == V_EMPTY) != (n == 0) {
@@ -199,30 +217,49 @@ pub fn decode_values(src: &[u8], n: usize, out: &mut Vec<f64>) -> Result<()> {
     if scheme & ZSTD_FLAG != 0 && (V_DECIMAL..=V_RAW).contains(&(scheme & !ZSTD_FLAG)) {
         let body = decompress(&mut r, n.saturating_mul(10).saturating_add(64))?;
         let mut inner = Reader::new(&body, WHAT);
-        decode_body(scheme & !ZSTD_FLAG, &mut inner, n, out)?;
+        decode_body(scheme & !ZSTD_FLAG, &mut inner, n, window, out)?;
         return inner.finish();
     }
-    decode_body(scheme, &mut r, n, out)?;
+    decode_body(scheme, &mut r, n, window, out)?;
     r.finish()
 }
 
-fn decode_body(scheme: u8, r: &mut Reader<'_>, n: usize, out: &mut Vec<f64>) -> Result<()> {
+/// Decodes the `n` values of a body, appending those at positions `window` (within
+/// `0..n`).
+fn decode_body(
+    scheme: u8,
+    r: &mut Reader<'_>,
+    n: usize,
+    window: std::ops::Range<usize>,
+    out: &mut Vec<f64>,
+) -> Result<()> {
     match scheme {
         V_EMPTY => {}
         V_CONST_RAW => {
             let v = f64::from_bits(r.u64_le()?);
-            out.extend(std::iter::repeat_n(v, n));
+            out.extend(std::iter::repeat_n(v, window.len()));
         }
         V_CONST_DECIMAL => {
             let k = scale(r)?;
             let v = from_decimal(r.ivarint()?, k);
-            out.extend(std::iter::repeat_n(v, n));
+            out.extend(std::iter::repeat_n(v, window.len()));
         }
-        V_DECIMAL => decode_decimal(r, n, out)?,
-        V_XOR => decode_xor(r, n, out)?,
+        V_DECIMAL => decode_decimal(r, n, window, out)?,
+        V_XOR => {
+            let start = out.len();
+            decode_xor(r, n, out)?;
+            if out.len() != start + n {
+                return Err(r.error(format_args!("{} xor values for {n}", out.len() - start)));
+            }
+            out.truncate(start + window.end);
+            out.drain(start..start + window.start);
+        }
         V_RAW => {
             let bytes = n.saturating_mul(8);
             let raw = r.bytes(bytes)?;
+            let raw = raw
+                .get(window.start * 8..window.end * 8)
+                .unwrap_or_default();
             out.extend(raw.chunks_exact(8).map(|c| {
                 f64::from_bits(u64::from_le_bytes([
                     c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
@@ -242,7 +279,12 @@ fn scale(r: &mut Reader<'_>) -> Result<u8> {
     Ok(k)
 }
 
-fn decode_decimal(r: &mut Reader<'_>, n: usize, out: &mut Vec<f64>) -> Result<()> {
+fn decode_decimal(
+    r: &mut Reader<'_>,
+    n: usize,
+    window: std::ops::Range<usize>,
+    out: &mut Vec<f64>,
+) -> Result<()> {
     let k = scale(r)?;
     let count = r.uvarint()?;
     if count > (n as u64) || count.saturating_mul(9) > r.remaining() as u64 {
@@ -266,9 +308,14 @@ fn decode_decimal(r: &mut Reader<'_>, n: usize, out: &mut Vec<f64>) -> Result<()
     let mut m = Vec::new();
     decode_ints(r, n, &mut m)?;
     let start = out.len();
-    out.extend(m.iter().map(|&m| from_decimal(m, k)));
+    let Some(sel) = m.get(window.clone()) else {
+        return Err(r.error(format_args!("{} mantissas for {n} values", m.len())));
+    };
+    out.extend(sel.iter().map(|&m| from_decimal(m, k)));
     for (at, bits) in exceptions {
-        out[start + at] = f64::from_bits(bits);
+        if window.contains(&at) {
+            out[start + at - window.start] = f64::from_bits(bits);
+        }
     }
     Ok(())
 }

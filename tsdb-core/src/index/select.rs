@@ -176,19 +176,25 @@ fn prefix_end(p: &str) -> Option<String> {
 }
 
 /// Sorted, unique label names carried by at least one series of `ids`.
+///
+/// A source whose series are all in `ids` (a request without matchers, the usual case)
+/// answers without decoding any postings: each of its values has at least one series,
+/// as both sources only hold values of added series.
 pub fn label_names(sources: &[&dyn IndexSource], ids: &RoaringBitmap) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in sources {
-        if s.all_series().is_disjoint(ids) {
+        let all = s.all_series();
+        if all.is_disjoint(ids) {
             continue;
         }
+        let every = all.is_subset(ids);
         for name in s.label_names() {
             if out.binary_search(&name).is_ok() {
                 continue;
             }
             let mut found = false;
             s.for_each_value(&name, ALL_VALUES, &mut |_, p| {
-                found = p.intersects(ids);
+                found = every || p.intersects(ids);
                 if found {
                     ControlFlow::Break(())
                 } else {
@@ -204,12 +210,18 @@ pub fn label_names(sources: &[&dyn IndexSource], ids: &RoaringBitmap) -> Vec<Str
     out
 }
 
-/// Sorted, unique values of label `name` over the series in `ids`.
+/// Sorted, unique values of label `name` over the series in `ids` (without decoding
+/// postings for a source whose series are all in `ids`, as [`label_names`]).
 pub fn label_values(sources: &[&dyn IndexSource], name: &str, ids: &RoaringBitmap) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in sources {
+        let all = s.all_series();
+        if all.is_disjoint(ids) {
+            continue;
+        }
+        let every = all.is_subset(ids);
         s.for_each_value(name, ALL_VALUES, &mut |v, p| {
-            if p.intersects(ids) {
+            if every || p.intersects(ids) {
                 out.push(v.to_owned());
             }
             ControlFlow::Continue(())
@@ -234,6 +246,29 @@ mod tests {
         assert_eq!(prefix_end("\u{10FFFF}"), None);
         // Every string with the prefix sorts below the end.
         assert!("abc\u{10FFFF}\u{10FFFF}" < "abd");
+    }
+
+    #[test]
+    fn wholly_selected_sources_list_every_value_and_others_are_checked() {
+        use crate::model::Labels;
+        let mut a = super::super::MemIndex::new();
+        a.add_series(1, &Labels::from_pairs(&[("n", "x")]));
+        a.add_series(2, &Labels::from_pairs(&[("n", "y")]));
+        let mut b = super::super::MemIndex::new();
+        b.add_series(3, &Labels::from_pairs(&[("n", "z"), ("o", "w")]));
+        let src: [&dyn IndexSource; 2] = [&a, &b];
+        let all: RoaringBitmap = [1, 2, 3, 9].into_iter().collect();
+        assert_eq!(label_values(&src, "n", &all), ["x", "y", "z"]);
+        assert_eq!(label_names(&src, &all), ["n", "o"]);
+        // `a` only partly selected, `b` wholly.
+        let some: RoaringBitmap = [2, 3].into_iter().collect();
+        assert_eq!(label_values(&src, "n", &some), ["y", "z"]);
+        let only_a: RoaringBitmap = [1].into_iter().collect();
+        assert_eq!(label_values(&src, "n", &only_a), ["x"]);
+        assert_eq!(label_names(&src, &only_a), ["n"]);
+        let none: RoaringBitmap = [9].into_iter().collect();
+        assert!(label_values(&src, "n", &none).is_empty());
+        assert!(label_names(&src, &none).is_empty());
     }
 
     #[test]

@@ -12,4 +12,4 @@ pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub(crate) use labels::{put_uvarint, take_uvarint};
 pub use matcher::{MatchOp, Matcher, RegexShape, regex_shape};
 pub use sample::{STALE_NAN, STALE_NAN_BITS, Sample, Series, TimeRange, is_stale_nan};
-pub use traits::{Appender, Querier, SeriesIter};
+pub use traits::{Appender, LazySeries, LazySeriesIter, Querier, SeriesIter};

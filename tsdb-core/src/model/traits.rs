@@ -41,6 +41,58 @@ pub trait Appender {
 /// Iterator over the series of a select, each with its samples in time order.
 pub type SeriesIter = Box<dyn Iterator<Item = Result<Series>> + Send>;
 
+/// Iterator over the series of a [`Querier::select_lazy`].
+pub type LazySeriesIter = Box<dyn Iterator<Item = Result<LazySeries>> + Send>;
+
+/// A series of [`Querier::select_lazy`]: its labels now, its samples when
+/// [`LazySeries::read`] is called, on whatever thread calls it (a consumer that reads
+/// many series in parallel then decodes each where it also uses it).
+pub struct LazySeries {
+    /// The series' labels, `__name__` included.
+    pub labels: Labels,
+    read: Box<dyn FnOnce() -> Result<Vec<Sample>> + Send>,
+}
+
+impl LazySeries {
+    /// A series whose samples `read` returns: in increasing time order, one per
+    /// timestamp, and possibly none (the consumer then skips the series).
+    pub fn new(
+        labels: Labels,
+        read: impl FnOnce() -> Result<Vec<Sample>> + Send + 'static,
+    ) -> LazySeries {
+        LazySeries {
+            labels,
+            read: Box::new(read),
+        }
+    }
+
+    /// A series already read.
+    pub fn ready(series: Series) -> LazySeries {
+        let samples = series.samples;
+        LazySeries::new(series.labels, move || Ok(samples))
+    }
+
+    /// Reads the samples.
+    ///
+    /// # Errors
+    /// I/O or corruption errors of the underlying store.
+    pub fn read(self) -> Result<Series> {
+        let samples = (self.read)()?;
+        Ok(Series {
+            labels: self.labels,
+            samples,
+        })
+    }
+}
+
+impl std::fmt::Debug for LazySeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazySeries")
+            .field("labels", &self.labels)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Reads series. Every method sees the samples committed before it was called.
 ///
 /// Matchers of one call are ANDed; a series matches when every matcher accepts its value
@@ -52,6 +104,19 @@ pub trait Querier: Send + Sync {
     /// # Errors
     /// I/O or corruption errors of the underlying store.
     fn select(&self, matchers: &[Matcher], range: TimeRange) -> Result<SeriesIter>;
+
+    /// [`Querier::select`] with each series' samples read only by [`LazySeries::read`];
+    /// a series may then turn out to have no samples in `range` (skip it). The default
+    /// reads every series in [`Querier::select`] and hands it over already read.
+    ///
+    /// # Errors
+    /// As [`Querier::select`] (reading a series fails the same way).
+    fn select_lazy(&self, matchers: &[Matcher], range: TimeRange) -> Result<LazySeriesIter> {
+        Ok(Box::new(
+            self.select(matchers, range)?
+                .map(|r| r.map(LazySeries::ready)),
+        ))
+    }
 
     /// Label sets of the series matching `matchers` with samples in `range`, sorted.
     ///

@@ -39,7 +39,9 @@ use self::registry::Registry;
 use self::row::Row;
 use crate::error::Result;
 use crate::fs::DirLock;
-use crate::model::{Appender, Labels, Matcher, Querier, Sample, SeriesIter, TimeRange};
+use crate::model::{
+    Appender, Labels, LazySeriesIter, Matcher, Querier, Sample, SeriesIter, TimeRange,
+};
 use crate::wal::Wal;
 
 /// A storage engine over one data directory. Cheap to clone; every clone is the same
@@ -226,6 +228,11 @@ impl Querier for Storage {
         )))
     }
 
+    fn select_lazy(&self, matchers: &[Matcher], range: TimeRange) -> Result<LazySeriesIter> {
+        self.inner.counters.selects.fetch_add(1, Ordering::Relaxed);
+        Ok(select::select_lazy(&self.inner, matchers, range))
+    }
+
     fn series(&self, matchers: &[Matcher], range: TimeRange) -> Result<Vec<Labels>> {
         let mut ids = RoaringBitmap::new();
         for (_, p_ids) in self.inner.matching_ids(matchers, range) {
@@ -240,12 +247,12 @@ impl Querier for Storage {
     }
 
     fn label_names(&self, matchers: &[Matcher], range: TimeRange) -> Result<Vec<String>> {
-        let mut out = std::collections::BTreeSet::new();
+        let mut lists = Vec::new();
         for (p, ids) in self.inner.matching_ids(matchers, range) {
             let st = p.state.read();
-            out.extend(crate::index::label_names(&st.sources(), &ids));
+            lists.push(crate::index::label_names(&st.sources(), &ids));
         }
-        Ok(out.into_iter().collect())
+        Ok(union_sorted(lists))
     }
 
     fn label_values(
@@ -254,13 +261,23 @@ impl Querier for Storage {
         matchers: &[Matcher],
         range: TimeRange,
     ) -> Result<Vec<String>> {
-        let mut out = std::collections::BTreeSet::new();
+        let mut lists = Vec::new();
         for (p, ids) in self.inner.matching_ids(matchers, range) {
             let st = p.state.read();
-            out.extend(crate::index::label_values(&st.sources(), name, &ids));
+            lists.push(crate::index::label_values(&st.sources(), name, &ids));
         }
-        Ok(out.into_iter().collect())
+        Ok(union_sorted(lists))
     }
+}
+
+/// The sorted union of sorted, duplicate-free lists (one per partition; a single list,
+/// the usual case, is returned as it is).
+fn union_sorted(mut lists: Vec<Vec<String>>) -> Vec<String> {
+    if lists.len() <= 1 {
+        return lists.pop().unwrap_or_default();
+    }
+    let all: std::collections::BTreeSet<String> = lists.into_iter().flatten().collect();
+    all.into_iter().collect()
 }
 
 /// Appender of a [`Storage`]; `Send`, so a request handler may move it across threads.

@@ -181,6 +181,38 @@ impl FilePart {
         Ok(raw)
     }
 
+    /// Decodes the samples of a block with a time in `range`, appending them to `ts` /
+    /// `vs`, or, when the block's timestamps are not in order
+    /// (never written so, but not trusted), all of its samples. Only the values of the
+    /// samples in range are converted (see [`encoding::decode_values_window`]).
+    ///
+    /// # Errors
+    /// As [`FilePart::decode_block`].
+    pub fn decode_block_in(
+        &self,
+        m: &BlockMeta,
+        range: crate::model::TimeRange,
+        ts: &mut Vec<i64>,
+        vs: &mut Vec<f64>,
+    ) -> Result<()> {
+        let raw = self.raw_block(m)?;
+        let (t_raw, v_raw) = raw.split_at(m.ts_len as usize);
+        let n = m.count as usize;
+        let wrap = |e: Error| Error::corrupt(&self.path, m.offset, "block", e.to_string());
+        let base = ts.len();
+        encoding::decode_timestamps(t_raw, n, ts).map_err(wrap)?;
+        let new = &ts[base..];
+        let window = if new.len() == n && new.is_sorted() {
+            new.partition_point(|&t| t < range.start)..new.partition_point(|&t| t <= range.end)
+        } else {
+            0..n
+        };
+        ts.truncate(base + window.end);
+        ts.drain(base..base + window.start.min(ts.len() - base));
+        encoding::decode_values_window(v_raw, n, window, vs).map_err(wrap)?;
+        Ok(())
+    }
+
     /// Decodes a block, appending its samples to `ts` / `vs`.
     pub fn decode_block(&self, m: &BlockMeta, ts: &mut Vec<i64>, vs: &mut Vec<f64>) -> Result<()> {
         let raw = self.raw_block(m)?;
