@@ -15,6 +15,8 @@ const CHANNEL_CHUNKS: usize = 8;
 
 /// Bytes read from the (decoded) stream at a time.
 const READ_SIZE: usize = 1 << 20;
+/// The first read of a body asks for this much; later ones double up to `READ_SIZE`.
+const FIRST_READ_SIZE: usize = 64 << 10;
 
 /// An error to answer with: status and message.
 pub(super) type BodyError = (StatusCode, String);
@@ -111,15 +113,18 @@ pub(super) fn for_each_lines<E: From<BodyError>>(
 ) -> Result<(), E> {
     // `buf` is zeroed once as it grows; `len` bytes of it hold data (the unfinished
     // line, then what the last read added).
+    // Reads start small and double while they fill their window, so a small body does
+    // not pay for zeroing a large buffer.
     let mut buf: Vec<u8> = Vec::new();
     let mut len = 0usize;
     let mut lines_before = 0usize;
+    let mut window = FIRST_READ_SIZE;
     loop {
         let start = len;
-        if buf.len() < start + READ_SIZE {
-            buf.resize(start + READ_SIZE, 0);
+        if buf.len() < start + window {
+            buf.resize(start + window, 0);
         }
-        let n = match src.read(&mut buf[start..start + READ_SIZE]) {
+        let n = match src.read(&mut buf[start..start + window]) {
             Ok(n) => n,
             Err(e) => {
                 return Err(E::from((
@@ -129,6 +134,9 @@ pub(super) fn for_each_lines<E: From<BodyError>>(
             }
         };
         len = start + n;
+        if n == window {
+            window = (window * 2).min(READ_SIZE);
+        }
         if n == 0 {
             if len > 0 {
                 f(&buf[..len], lines_before)?;

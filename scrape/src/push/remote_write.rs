@@ -443,9 +443,16 @@ impl WriteRequestEncoder {
 
     /// The message so far; the encoder starts a new one.
     pub fn take(&mut self) -> Vec<u8> {
+        self.replace(Vec::new())
+    }
+
+    /// The message so far; the encoder starts a new one in `buf` (cleared), so that a
+    /// caller recycling buffers does not grow a fresh one for every message.
+    pub fn replace(&mut self, mut buf: Vec<u8>) -> Vec<u8> {
+        buf.clear();
         self.series = 0;
         self.samples = 0;
-        std::mem::take(&mut self.out)
+        std::mem::replace(&mut self.out, buf)
     }
 }
 

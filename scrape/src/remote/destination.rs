@@ -30,8 +30,13 @@ pub(crate) struct Destination {
     pub(crate) queue: Arc<PersistentQueue>,
     pub(crate) queue_path: std::path::PathBuf,
     pending: Mutex<Pending>,
+    /// Message buffers of closed blocks, reused for the next ones.
+    spare: Mutex<Vec<Vec<u8>>>,
     limits: BlockLimits,
 }
+
+/// Spare message buffers kept per destination (each up to a block's size).
+const MAX_SPARE_BUFFERS: usize = 2;
 
 struct Pending {
     enc: WriteRequestEncoder,
@@ -53,6 +58,7 @@ impl Destination {
             stats: UrlStats::default(),
             queue,
             queue_path,
+            spare: Mutex::new(Vec::new()),
             pending: Mutex::new(Pending {
                 enc: WriteRequestEncoder::default(),
                 values: Vec::new(),
@@ -98,13 +104,14 @@ impl Destination {
                     if p.enc.samples() >= self.limits.max_rows
                         || p.enc.len() >= self.limits.max_bytes
                     {
-                        full.push((p.enc.samples(), p.enc.take()));
+                        let spare = self.spare.lock().pop().unwrap_or_default();
+                        full.push((p.enc.samples(), p.enc.replace(spare)));
                     }
                 }
             }
         }
         for (rows, msg) in full {
-            self.enqueue(rows, &msg, global)?;
+            self.enqueue(rows, msg, global)?;
         }
         Ok(())
     }
@@ -116,15 +123,24 @@ impl Destination {
             if p.enc.is_empty() {
                 return Ok(());
             }
-            (p.enc.samples(), p.enc.take())
+            let spare = self.spare.lock().pop().unwrap_or_default();
+            (p.enc.samples(), p.enc.replace(spare))
         };
-        self.enqueue(rows, &msg, global)
+        self.enqueue(rows, msg, global)
     }
 
-    fn enqueue(&self, rows: usize, msg: &[u8], global: &GlobalStats) -> Result<(), RemoteError> {
+    /// Compresses `msg` into the queue; its buffer goes back to the spares.
+    fn enqueue(&self, rows: usize, msg: Vec<u8>, global: &GlobalStats) -> Result<(), RemoteError> {
         let block = snap::raw::Encoder::new()
-            .compress_vec(msg)
-            .map_err(|e| RemoteError::Compress(e.to_string()))?;
+            .compress_vec(&msg)
+            .map_err(|e| RemoteError::Compress(e.to_string()));
+        {
+            let mut spare = self.spare.lock();
+            if spare.len() < MAX_SPARE_BUFFERS {
+                spare.push(msg);
+            }
+        }
+        let block = block?;
         add(&global.blocks, 1);
         add(&global.block_rows, rows as u64);
         add(&global.block_bytes, block.len() as u64);
