@@ -2,7 +2,6 @@
 //! remote-write client ([`gnomon_scrape::remote`]) instead of a storage; `/metrics`
 //! shows vmagent's metric names.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -252,30 +251,6 @@ pub fn render(s: &AgentSources, p: &ProcessStats) -> String {
             m(format!("{name}{{path={path}}}"), v.to_string());
         }
     }
-    m(
-        "process_resident_memory_bytes".into(),
-        p.resident_bytes.to_string(),
-    );
-    m(
-        "process_cpu_seconds_total".into(),
-        p.cpu_seconds.to_string(),
-    );
-    m("process_open_fds".into(), p.open_fds.to_string());
-    m(
-        "process_start_time_seconds".into(),
-        format!("{:.0}", s.start_time_secs),
-    );
-    m(
-        format!(
-            "vm_app_version{{version=\"gnomon-agent-v{v}\", short_version=\"v{v}\"}}",
-            v = env!("CARGO_PKG_VERSION")
-        ),
-        "1".into(),
-    );
-    lines.sort();
-    let mut out = String::new();
-    for (name, value) in lines {
-        let _ = writeln!(out, "{name} {value}");
-    }
-    out
+    lines.extend(p.lines(s.start_time_secs, "gnomon-agent"));
+    metrics::text(lines)
 }

@@ -104,6 +104,41 @@ impl ProcessStats {
     }
 }
 
+impl ProcessStats {
+    /// The `process_*` metrics and `vm_app_version` of the binary named `app`, started
+    /// at `start_time_secs`.
+    pub fn lines(&self, start_time_secs: f64, app: &str) -> Vec<(String, String)> {
+        vec![
+            (
+                "process_resident_memory_bytes".into(),
+                self.resident_bytes.to_string(),
+            ),
+            (
+                "process_cpu_seconds_total".into(),
+                self.cpu_seconds.to_string(),
+            ),
+            ("process_open_fds".into(), self.open_fds.to_string()),
+            (
+                "process_start_time_seconds".into(),
+                format!("{start_time_secs:.0}"),
+            ),
+            (
+                "process_cpu_cores_available".into(),
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .to_string(),
+            ),
+            (
+                format!(
+                    "vm_app_version{{version=\"{app}-v{v}\", short_version=\"v{v}\"}}",
+                    v = env!("CARGO_PKG_VERSION")
+                ),
+                "1".into(),
+            ),
+        ]
+    }
+}
+
 /// `(utime + stime, rss)` from /proc/self/stat; fields are counted after the `)` that
 /// closes the command name, which may itself hold spaces.
 fn parse_proc_stat(stat: &str) -> Option<(u64, u64)> {
@@ -244,32 +279,15 @@ pub fn render(s: &Stats, src: &MetricsSources, p: &ProcessStats) -> String {
             errors.to_string(),
         );
     }
-    m(
-        "process_resident_memory_bytes",
-        p.resident_bytes.to_string(),
-    );
-    m("process_cpu_seconds_total", p.cpu_seconds.to_string());
-    m("process_open_fds", p.open_fds.to_string());
-    m(
-        "process_start_time_seconds",
-        format!("{:.0}", src.start_time_secs),
-    );
-    m(
-        "process_cpu_cores_available",
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .to_string(),
-    );
-    m(
-        &format!(
-            "vm_app_version{{version=\"gnomon-v{v}\", short_version=\"v{v}\"}}",
-            v = env!("CARGO_PKG_VERSION")
-        ),
-        "1".into(),
-    );
     gnomon_promql::http::cache::metrics()
         .into_iter()
         .for_each(|(n, v)| m(&n, v.to_string()));
+    lines.extend(p.lines(src.start_time_secs, "gnomon"));
+    text(lines)
+}
+
+/// `name{labels} value` lines, sorted, as the `/metrics` body.
+pub fn text(mut lines: Vec<(String, String)>) -> String {
     lines.sort();
     let mut out = String::new();
     for (name, value) in lines {

@@ -47,15 +47,7 @@ impl<'a> Sink<'a> {
 
     /// The labels to store `labels` under; `None` when the series is dropped.
     pub(super) fn series(&self, labels: Labels) -> Option<Labels> {
-        let mut labels = if self.extra.is_empty() {
-            labels
-        } else {
-            let mut b = labels.builder();
-            for l in self.extra {
-                b.set(&l.name, &l.value);
-            }
-            b.build()
-        };
+        let mut labels = crate::remote::with_extra_labels(labels, self.extra);
         if let Some(r) = self.relabel {
             match r.apply_labels(&labels) {
                 Some(l) => labels = l,

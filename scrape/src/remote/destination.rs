@@ -195,6 +195,22 @@ pub fn significant_figures(v: f64, n: u32) -> f64 {
     if r.is_finite() { r } else { v }
 }
 
+/// `labels` with `extra` set on it, each replacing a label of the same name (the
+/// `extra_label` query argument, `-remoteWrite.label`).
+pub(crate) fn with_extra_labels(
+    labels: Labels,
+    extra: &[gnomon_tsdb_core::model::Label],
+) -> Labels {
+    if extra.is_empty() {
+        return labels;
+    }
+    let mut b = labels.builder();
+    for x in extra {
+        b.set(&x.name, &x.value);
+    }
+    b.build()
+}
+
 /// Labels after the process-wide stage: extra labels set (replacing same-named ones),
 /// then the global rules; `None` when dropped.
 pub(crate) fn global_labels(
@@ -202,15 +218,7 @@ pub(crate) fn global_labels(
     extra: &[gnomon_tsdb_core::model::Label],
     relabel: Option<&gnomon_relabel::Relabeler>,
 ) -> Option<Labels> {
-    let mut l = if extra.is_empty() {
-        labels.clone()
-    } else {
-        let mut b = labels.builder();
-        for x in extra {
-            b.set(&x.name, &x.value);
-        }
-        b.build()
-    };
+    let mut l = with_extra_labels(labels.clone(), extra);
     if let Some(r) = relabel {
         l = finalize(&r.apply_labels(&l)?);
     }
