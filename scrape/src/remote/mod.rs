@@ -44,6 +44,7 @@ pub use error::RemoteError;
 pub use options::{RemoteWriteOptions, UrlOptions};
 pub use stats::{GlobalStats, UrlStats, get};
 
+#[cfg(feature = "http")]
 pub(crate) use destination::with_extra_labels;
 use destination::{BlockLimits, Destination, global_labels};
 use stats::add;
